@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+# engine.book (being written)
+from engine.types cimport *

@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: Apache-2.0
+# engine.orders (being written)
+from engine.types cimport *
