@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: Apache-2.0
+"""engine.config: TOML parsing, presets, validation errors (one line each), credentials only from env/key file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.config import ENDPOINT_PRESETS, Credentials, load_config, parse_config, resolve_credentials
+from engine.errors import ConfigError
+
+BASE = """
+[bot]
+name = "t"
+strategy = "strategy.py:MyStrategy"
+endpoints = "testnet"
+params = { size = "0.001" }
+
+[[instruments]]
+venue = "binance_usdm"
+symbol = "BTCUSDT"
+tick_size = "0.10"
+lot_size = "0.001"
+"""
+
+
+def test_minimal_config_defaults():
+    cfg = parse_config(BASE)
+    assert cfg.name == "t"
+    assert cfg.params == {"size": "0.001"}
+    v = cfg.venues["binance_usdm"]
+    assert v.preset == "testnet"
+    assert v.endpoints == ENDPOINT_PRESETS["testnet"]["binance_usdm"]
+    assert cfg.persistence.backend == "sqlite"
+    assert cfg.runtime.report_every == 1000 and cfg.runtime.busy_poll is False
+    table = cfg.instrument_table()
+    inst = table.get(v.venue, "BTCUSDT")
+    assert (inst.id, inst.px_exp, inst.sz_exp) == (0, 1, 3)
+
+
+def test_venue_override_and_url_check(tmp_path):
+    cfg = parse_config(BASE + '\n[venues.binance_usdm]\npreset = "mainnet"\nws_trade = "ws://127.0.0.1:9/ws"\n'
+                       '[risk]\nmax_order_notional = 100\n')
+    v = cfg.venues["binance_usdm"]
+    assert v.endpoints["ws_trade"] == "ws://127.0.0.1:9/ws"
+    assert v.endpoints["rest"] == "https://fapi.binance.com"
+    assert cfg.risk.max_order_notional == 100.0
+    with pytest.raises(ConfigError, match="ws_trade must start with"):
+        parse_config(BASE + '\n[venues.binance_usdm]\nws_trade = "http://x"\n')
+
+
+def test_strategy_path_relative_to_config(tmp_path):
+    f = tmp_path / "config.toml"
+    f.write_text(BASE)
+    cfg = load_config(f)
+    target, cls = cfg.strategy_path()
+    assert target == str(tmp_path / "strategy.py") and cls == "MyStrategy"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('\n[risk]\nmax_daily_loss = -5\n', "risk.max_daily_loss must be >= 0"),
+        ('\n[risk]\nmax_open_orders = "ten"\n', "risk.max_open_orders must be a int"),
+        ('\n[persistence]\nbackend = "mysql"\n', "persistence.backend must be one of sqlite, redis, none"),
+        ('\n[runtime]\nbusy_poll = true\n', "busy_poll needs runtime.cpu"),
+        ('\n[runtime]\ncpu = 999\n', "runtime.cpu = 999 is not available"),
+        ('\n[risk]\nmax_leverage = 3\n', "unknown key risk.max_leverage"),
+        ('\n[nonsense]\nx = 1\n', "unknown section [nonsense]"),
+        ('\n[venues.kraken]\n', "unknown venue 'kraken'"),
+        ('\n[venues.binance_usdm]\napi_key = "abc"\n', "never read from the config"),
+        ('\n[venues.binance_usdm]\nsecret = "shh"\n', "never read from the config"),
+        ('\n[[instruments]]\nvenue = "okx"\nsymbol = "BTC-USDT"\ntick_size = "0.1"\n', "needs tick_size and lot_size"),
+        ('\n[[instruments]]\nvenue = "okx"\nsymbol = "X"\ntick_size = "abc"\nlot_size = "1"\n', "decimal string"),
+        ('\n[[instruments]]\nvenue = "okx"\nsymbol = "X"\ntick_size = "-1"\nlot_size = "1"\n', "positive decimal"),
+        ('\n[[instruments]]\nvenue = "binance_usdm"\nsymbol = "BTCUSDT"\ntick_size = "1"\nlot_size = "1"\n', "listed twice"),
+        ('\n[signals]\nws_url = "http://x"\n', "signals.ws_url must start with ws://"),
+    ],
+)
+def test_one_line_errors(extra, message):
+    with pytest.raises(ConfigError) as ei:
+        parse_config(BASE + extra)
+    text = str(ei.value)
+    assert message in text
+    assert "\n" not in text
+    assert "shh" not in text and "abc\"" not in text
+
+
+def test_secret_value_never_in_error():
+    with pytest.raises(ConfigError) as ei:
+        parse_config(BASE + '\n[venues.binance_usdm]\nsecret = "TOPSECRET123"\n')
+    assert "TOPSECRET123" not in str(ei.value)
+
+
+def test_toml_syntax_error_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        parse_config("[bot\n")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="missing \\[bot\\]"):
+        parse_config('[[instruments]]\nvenue="okx"\nsymbol="X"\ntick_size="1"\nlot_size="1"\n')
+    with pytest.raises(ConfigError, match="bot.strategy must look like"):
+        parse_config(BASE.replace("strategy.py:MyStrategy", "strategy.py"))
+
+
+def test_mainnet_requires_order_notional_limit():
+    with pytest.raises(ConfigError, match="max_order_notional must be set"):
+        parse_config(BASE.replace('"testnet"', '"mainnet"'))
+
+
+def test_credentials_from_env_never_in_repr():
+    env = {"HOTPATH_BINANCE_USDM_API_KEY": "KEY123456", "HOTPATH_BINANCE_USDM_SECRET": "S3CR3T"}
+    c = resolve_credentials("binance_usdm", None, env)
+    assert c.api_key == "KEY123456" and c.secret == "S3CR3T" and c.source == "env"
+    assert "S3CR3T" not in repr(c) and "S3CR3T" not in str(c) and "KEY123456" not in repr(c)
+    with pytest.raises(ConfigError, match="only one is set"):
+        resolve_credentials("binance_usdm", None, {"HOTPATH_BINANCE_USDM_API_KEY": "k"})
+    with pytest.raises(ConfigError, match="no API key for bybit"):
+        resolve_credentials("bybit", None, {})
+    assert resolve_credentials("bybit", None, {}, required=False) is None
+    with pytest.raises(ConfigError, match="needs a passphrase"):
+        resolve_credentials("okx", None, {"HOTPATH_OKX_API_KEY": "k", "HOTPATH_OKX_SECRET": "s"})
+
+
+def test_key_file_mode_checked(tmp_path):
+    kf = tmp_path / "keys.toml"
+    kf.write_text('api_key = "FILEKEY"\nsecret = "FILESECRET"\npassphrase = "pp"\n')
+    os.chmod(kf, 0o644)
+    with pytest.raises(ConfigError, match="chmod 600") as ei:
+        resolve_credentials("okx", kf, {})
+    assert "FILESECRET" not in str(ei.value)
+    os.chmod(kf, 0o600)
+    c = resolve_credentials("okx", kf, {})
+    assert isinstance(c, Credentials) and c.secret == "FILESECRET" and c.passphrase == "pp"
+    kf.write_text('api_key = "FILEKEY"\nsecret = "FILE SECRET broken\n')
+    with pytest.raises(ConfigError, match="not valid TOML") as ei:
+        resolve_credentials("okx", kf, {})
+    assert "FILE SECRET" not in str(ei.value)
+
+
+def test_venue_key_file_relative_and_sim_needs_no_key(tmp_path):
+    f = tmp_path / "config.toml"
+    f.write_text(BASE.replace('"testnet"', '"sim"') + '\n[venues.binance_usdm]\nkey_file = "k.toml"\n')
+    cfg = load_config(f)
+    v = cfg.venues["binance_usdm"]
+    assert v.key_file == tmp_path / "k.toml"
+    assert v.preset == "sim" and v.credentials({}) is None
