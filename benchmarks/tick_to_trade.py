@@ -1,0 +1,450 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Headline benchmark: tick-to-trade of whole bot processes against a Binance-compatible quote pump.
+
+This process plays the exchange on loopback (one port; market stream, WS API and REST on it). It sends
+``bookTicker`` frames at ``--rate`` quotes/s, stamping CLOCK_MONOTONIC just before each send; every quote
+has a distinct bid price, and a bot must buy (LIMIT IOC) at the bid of every quote whose ``u`` is a multiple
+of 10. When an order arrives its arrival is stamped right after ``select`` returns, before parsing; its
+price identifies the quote, so tick-to-trade = arrival - send of that quote (one clock, no skew). Order
+signatures are verified (WS API: sorted params; REST: query+body) after the stamp; a bad one is an error.
+
+Each configuration runs as its own bot process, one after the other in the same run:
+  engine-cy     our engine, compiled strategy (bots/bench, engine.pipeline hot path)
+  engine-py     our engine, PyStrategy
+  plain         benchmarks/baselines/plain_bot.py (websockets + json + aiohttp REST + stdlib hmac)
+  fast-py       benchmarks/baselines/fast_py_bot.py (picows + orjson + uvloop + WS order.place)
+and each ``+bp`` variant with ``--busy-poll``. CPU per quote is the bot's on-CPU time
+(/proc/<pid>/task/*/schedstat, ns) over the measured window divided by the quotes sent; RSS is the bot's
+``ru_maxrss`` from ``wait4``.
+
+    python benchmarks/tick_to_trade.py                       # table
+    python benchmarks/tick_to_trade.py --json --quotes 300   # one JSON object per configuration
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+API_KEY = "benchkey0123456789"
+SECRET = "benchsecret0123456789abcdef"
+SYMBOL = "BTCUSDT"
+BASE_CENTS = 6_000_000  # 60000.00
+PRICE_MOD = 100_000
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def bot_commands() -> dict[str, list[str]]:
+    b = ROOT / "benchmarks" / "baselines"
+    return {
+        "engine-cy": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy"],
+        "engine-py": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "py"],
+        "plain": [PY, str(b / "plain_bot.py")],
+        "fast-py": [PY, str(b / "fast_py_bot.py")],
+    }
+
+
+# ------------------------------------------------------------------------------------ minimal WS/HTTP server
+
+
+def ws_frame(payload: bytes, opcode: int = 1) -> bytes:
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x80 | opcode, n))
+    elif n < 65536:
+        head = bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big")
+    return head + payload
+
+
+@dataclass
+class Conn:
+    sock: socket.socket
+    kind: str = "http"          # http (pre-upgrade or REST) | market | wsapi
+    buf: bytearray = field(default_factory=bytearray)
+
+
+class Exchange:
+    """A select()-driven loopback exchange: quote pump + order sink (single thread, µs-resolution timeouts)."""
+
+    def __init__(self) -> None:
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.conns: dict[int, Conn] = {}
+        self.trigger_send: dict[int, int] = {}   # price cents mod -> send ns of a trigger quote
+        self.samples: list[int] = []
+        self.bad_sig = 0
+        self.unmatched = 0
+        self.orders = 0
+        self.counting = False
+
+    # -- connection handling
+    def market(self) -> Conn | None:
+        return next((c for c in self.conns.values() if c.kind == "market"), None)
+
+    def order_channel_ready(self, needs_wsapi: bool) -> bool:
+        return not needs_wsapi or any(c.kind == "wsapi" for c in self.conns.values())
+
+    def _close(self, c: Conn) -> None:
+        self.conns.pop(c.sock.fileno(), None)
+        c.sock.close()
+
+    def _on_readable(self, c: Conn, t_arr: int) -> None:
+        try:
+            data = c.sock.recv(1 << 16)
+        except ConnectionError:
+            data = b""
+        if not data:
+            self._close(c)
+            return
+        c.buf += data
+        if c.kind == "http":
+            self._http(c, t_arr)
+        else:
+            self._ws(c, t_arr)
+
+    def _http(self, c: Conn, t_arr: int) -> None:
+        while True:
+            end = c.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(c.buf[:end]).decode("latin-1")
+            lines = head.split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            hdrs = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
+            if hdrs.get("upgrade", "").lower() == "websocket":
+                accept = base64.b64encode(hashlib.sha1(hdrs["sec-websocket-key"].encode() + GUID).digest())
+                c.sock.sendall(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+                )
+                del c.buf[: end + 4]
+                c.kind = "wsapi" if path.startswith("/ws-api") or "ws-fapi" in path else "market"
+                if c.buf:
+                    self._ws(c, t_arr)
+                return
+            clen = int(hdrs.get("content-length", "0"))
+            if len(c.buf) < end + 4 + clen:
+                return
+            body = bytes(c.buf[end + 4 : end + 4 + clen]).decode()
+            del c.buf[: end + 4 + clen]
+            query = path.partition("?")[2]
+            if method == "POST" and path.startswith("/api/v3/order"):
+                self._order_rest(query, body, hdrs, t_arr)
+                out = b'{"symbol":"BTCUSDT","orderId":1,"status":"EXPIRED"}'
+                c.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                               + str(len(out)).encode() + b"\r\n\r\n" + out)
+            else:
+                out = b'{"code":-1,"msg":"not found"}'
+                c.sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: " + str(len(out)).encode() + b"\r\n\r\n" + out)
+
+    def _ws(self, c: Conn, t_arr: int) -> None:
+        buf = c.buf
+        while len(buf) >= 2:
+            op = buf[0] & 0x0F
+            n = buf[1] & 0x7F
+            i = 2
+            if n == 126:
+                if len(buf) < 4:
+                    return
+                n, i = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                if len(buf) < 10:
+                    return
+                n, i = int.from_bytes(buf[2:10], "big"), 10
+            masked = buf[1] & 0x80
+            if len(buf) < i + (4 if masked else 0) + n:
+                return
+            payload = bytes(buf[i + 4 : i + 4 + n]) if masked else bytes(buf[i : i + n])
+            if masked:
+                mask = (bytes(buf[i : i + 4]) * (n // 4 + 1))[:n]
+                payload = (int.from_bytes(payload, "big") ^ int.from_bytes(mask, "big")).to_bytes(n, "big")
+            del buf[: i + (4 if masked else 0) + n]
+            if op == 0x8:
+                try:
+                    c.sock.sendall(ws_frame(b"\x03\xe8", 0x8))
+                except OSError:
+                    pass
+                self._close(c)
+                return
+            if op == 0x9:
+                c.sock.sendall(ws_frame(payload, 0xA))
+            elif op == 0x1 and c.kind == "wsapi":
+                self._order_ws(c, payload, t_arr)
+            elif op == 0x1 and c.kind == "market":
+                try:  # SUBSCRIBE and other control requests get the standard empty result
+                    req = json.loads(payload)
+                    c.sock.sendall(ws_frame(json.dumps({"result": None, "id": req.get("id")}).encode()))
+                except (ValueError, AttributeError):
+                    pass
+
+    # -- orders
+    def _match(self, price: str, t_arr: int) -> None:
+        self.orders += 1
+        cents = int(Decimal(price) * 100)
+        t_send = self.trigger_send.pop(cents % PRICE_MOD, None)
+        if t_send is None:
+            self.unmatched += 1
+        elif self.counting:
+            self.samples.append(t_arr - t_send)
+
+    def _order_ws(self, c: Conn, payload: bytes, t_arr: int) -> None:
+        req = json.loads(payload)
+        params = dict(req.get("params") or {})
+        rid = req.get("id")
+        if req.get("method") == "session.logon" or req.get("method") == "userDataStream.subscribe":
+            c.sock.sendall(ws_frame(json.dumps({"id": rid, "status": 200, "result": {}}).encode()))
+            return
+        sig = params.pop("signature", "")
+        text = "&".join(f"{k}={_plain(v)}" for k, v in sorted(params.items()))
+        good = hmac.compare_digest(hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest(), str(sig))
+        if not good:
+            self.bad_sig += 1
+        if req.get("method") == "order.place":
+            self._match(str(params.get("price", "0")), t_arr)
+            res = {"symbol": params.get("symbol"), "orderId": self.orders, "clientOrderId": params.get("newClientOrderId"),
+                   "status": "EXPIRED", "executedQty": "0.00000000", "transactTime": int(time.time() * 1000)}
+        else:
+            res = {}
+        status = 200 if good else 400
+        out = {"id": rid, "status": status, "result": res} if good else {
+            "id": rid, "status": 400, "error": {"code": -1022, "msg": "Signature for this request is not valid."}}
+        c.sock.sendall(ws_frame(json.dumps(out).encode()))
+
+    def _order_rest(self, query: str, body: str, hdrs: dict[str, str], t_arr: int) -> None:
+        payload = query + body
+        base, _, sig = payload.rpartition("&signature=")
+        good = hdrs.get("x-mbx-apikey") == API_KEY and hmac.compare_digest(
+            hmac.new(SECRET.encode(), base.encode(), hashlib.sha256).hexdigest(), sig)
+        if not good:
+            self.bad_sig += 1
+        params = dict(parse_qsl(base))
+        self._match(params.get("price", "0"), t_arr)
+
+    # -- the run
+    def poll(self, timeout: float) -> None:
+        socks = [self.lsock] + [c.sock for c in self.conns.values()]
+        r, _, _ = select.select(socks, [], [], timeout)
+        t_arr = time.monotonic_ns()
+        for s in r:
+            if s is self.lsock:
+                cs, _ = self.lsock.accept()
+                cs.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.conns[cs.fileno()] = Conn(cs)
+            else:
+                c = self.conns.get(s.fileno())
+                if c is not None and c.sock is s:
+                    self._on_readable(c, t_arr)
+
+    def pump(self, quotes: int, rate: float, every: int, start_u: int, counting: bool, cpu_probe=None) -> None:
+        period = int(1e9 / rate)
+        md = self.market()
+        if md is None:
+            raise RuntimeError("bot disconnected from the market stream")
+        self.counting = counting
+        t_next = time.monotonic_ns()
+        for k in range(quotes):
+            u = start_u + k
+            cents = BASE_CENTS + (u % PRICE_MOD)
+            px = f"{cents // 100}.{cents % 100:02d}"
+            frame = ws_frame(
+                f'{{"u":{u},"s":"{SYMBOL}","b":"{px}","B":"1.50000000","a":"{cents // 100 + 1}.{cents % 100:02d}",'
+                f'"A":"2.00000000"}}'.encode()
+            )
+            while True:
+                now = time.monotonic_ns()
+                if now >= t_next:
+                    break
+                self.poll((t_next - now) / 1e9)
+            t_send = time.monotonic_ns()
+            if u % every == 0:
+                self.trigger_send[cents % PRICE_MOD] = t_send
+            try:
+                md.sock.sendall(frame)
+            except OSError:
+                raise RuntimeError("bot disconnected from the market stream") from None
+            t_next += period
+        deadline = time.monotonic_ns() + 300_000_000
+        while time.monotonic_ns() < deadline:
+            self.poll(0.01)
+
+    def close(self) -> None:
+        for c in list(self.conns.values()):
+            self._close(c)
+        self.lsock.close()
+
+
+def _plain(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _cpu_ns(pid: int) -> int:
+    total = 0
+    for t in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((t / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def pct(sorted_vals: list[int], p: float) -> float:
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, int(round(p / 100 * len(sorted_vals) + 0.5)) - 1))
+    return sorted_vals[k] / 1000.0
+
+
+class _Child:
+    """Reaps the bot with wait4 so its rusage (ru_maxrss) is kept; Popen.poll would discard it."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc, self.ru = proc, None
+
+    def alive(self) -> bool:
+        if self.proc.returncode is not None:
+            return False
+        pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
+        if pid == 0:
+            return True
+        self.ru = ru
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return False
+
+
+def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, warmup: int,
+               busy_poll: bool, cpu: int | None, timeout: float = 60.0) -> dict:
+    ex = Exchange()
+    url = f"127.0.0.1:{ex.port}"
+    argv = cmd + ["--ws-url", f"ws://{url}/ws/{SYMBOL.lower()}@bookTicker", "--ws-api-url", f"ws://{url}/ws-api/v3",
+                  "--rest-url", f"http://{url}", "--every", str(every)]
+    if busy_poll:
+        argv.append("--busy-poll")
+    env = dict(os.environ, HOTPATH_BINANCE_SPOT_API_KEY=API_KEY, HOTPATH_BINANCE_SPOT_SECRET=SECRET,
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    if cpu is not None:
+        argv = ["taskset", "-c", str(cpu)] + argv
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
+    child = _Child(proc)
+    try:
+        needs_wsapi = not name.startswith("plain")
+        t0 = time.monotonic()
+        while ex.market() is None or not ex.order_channel_ready(needs_wsapi):
+            if not child.alive() or time.monotonic() - t0 > timeout:
+                err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+                raise RuntimeError(f"{name}: bot did not connect: {err[-1] if err else 'exit ' + str(proc.returncode)}")
+            ex.poll(0.05)
+        settle = time.monotonic() + 0.3
+        while time.monotonic() < settle:
+            ex.poll(0.01)
+        ex.pump(warmup, rate, every, 1, counting=False)
+        ex.samples.clear()
+        ex.unmatched = 0
+        cpu0 = _cpu_ns(proc.pid)
+        orders0 = ex.orders
+        ex.pump(quotes, rate, every, 1 + warmup, counting=True)
+        cpu1 = _cpu_ns(proc.pid)
+        orders = ex.orders - orders0
+    finally:
+        if child.alive():
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while child.alive() and time.monotonic() < deadline:
+            ex.poll(0.02)
+        if child.alive():
+            proc.kill()
+            while child.alive():
+                time.sleep(0.01)
+        ex.close()
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"{name}: bot exited with {proc.returncode}: {tail[-1] if tail else ''}")
+    rss_mb = child.ru.ru_maxrss / 1024.0 if child.ru is not None else None
+    s = sorted(ex.samples)
+    expected = quotes // every
+    if ex.bad_sig:
+        raise RuntimeError(f"{name}: {ex.bad_sig} orders with a bad signature")
+    return {
+        "name": name + ("+bp" if busy_poll else ""),
+        "orders": orders,
+        "expected": expected,
+        "unmatched": ex.unmatched,
+        "p50_us": round(pct(s, 50), 1),
+        "p90_us": round(pct(s, 90), 1),
+        "p99_us": round(pct(s, 99), 1),
+        "p999_us": round(pct(s, 99.9), 1),
+        "max_us": round(s[-1] / 1000, 1) if s else float("nan"),
+        "cpu_us_per_quote": round((cpu1 - cpu0) / 1000.0 / quotes, 2),
+        "rss_mb": round(rss_mb, 1) if rss_mb else None,
+        "quotes": quotes,
+        "rate": rate,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="tick-to-trade of whole bot processes (see module docstring)")
+    p.add_argument("--quotes", type=int, default=20_000, help="measured quotes per configuration (default 20000)")
+    p.add_argument("--rate", type=float, default=2000.0, help="quotes per second (default 2000)")
+    p.add_argument("--every", type=int, default=10, help="bots order on every N-th quote (default 10)")
+    p.add_argument("--warmup", type=int, default=1000, help="unmeasured quotes before the measured run")
+    p.add_argument("--bots", default="engine-cy,engine-py,plain,fast-py",
+                   help="comma list of configurations (engine-cy, engine-py, plain, fast-py)")
+    p.add_argument("--busy-poll", choices=("off", "on", "both"), default="both",
+                   help="run each bot without and/or with --busy-poll (plain never busy-polls)")
+    p.add_argument("--cpu", type=int, default=None, help="pin each bot to this CPU (taskset)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line per configuration")
+    args = p.parse_args(argv)
+    cmds = bot_commands()
+    names = [n.strip() for n in args.bots.split(",") if n.strip()]
+    for n in names:
+        if n not in cmds:
+            p.error(f"unknown bot {n!r}; choose from {', '.join(cmds)}")
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.busy_poll]
+    rows = []
+    failed = 0
+    for n in names:
+        for bp in modes:
+            if bp and n == "plain":
+                continue
+            try:
+                row = run_config(n, cmds[n], args.quotes, args.rate, args.every, args.warmup, bp, args.cpu)
+            except RuntimeError as exc:
+                failed += 1
+                print(f"error: {exc}", file=sys.stderr)
+                continue
+            rows.append(row)
+            if args.json:
+                print(json.dumps(row), flush=True)
+    if not args.json:
+        print(f"tick-to-trade, {args.quotes} quotes at {args.rate:.0f}/s, order every {args.every}th (µs)")
+        print(f"{'config':<14}{'orders':>8}{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}{'cpu/q':>8}{'rss MB':>8}")
+        for r in rows:
+            print(f"{r['name']:<14}{r['orders']:>8}{r['p50_us']:>9}{r['p90_us']:>9}{r['p99_us']:>9}"
+                  f"{r['p999_us']:>9}{r['max_us']:>9}{r['cpu_us_per_quote']:>8}{r['rss_mb'] or '-':>8}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
