@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Redis store and global risk budget against a real redis-server on loopback."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from engine.instruments import InstrumentTable, Venue
+from engine.state import NEW, Fill, State
+from engine.store import open_store
+from engine.store.redis import RiskBudget
+
+from _store_util import start_redis
+
+pytestmark = pytest.mark.redis
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    proc, url = start_redis(tmp_path)
+    yield url
+    proc.terminate()
+    proc.wait(5)
+
+
+async def test_store_roundtrip_idempotent(redis_url):
+    t = InstrumentTable()
+    btc = t.add(Venue.BINANCE_USDM, "BTCUSDT", "0.10", "0.001")
+    store = await open_store(redis_url + "?prefix=hp:a:")
+    st = State(t, sink=store)
+    o = st.new_order("hp1x1", 1, 2, btc.id, 1, 1, 1, 0, 500000, 1000)
+    st.update_order(o.client_oid, NEW, venue_order_id="9")
+    st.apply_fill(Fill(2, "T1", o.client_oid, btc.id, 1, 500000, 1000, 0.5))
+    fill = {"venue": 2, "trade_id": "T1", "client_oid": "hp1x1", "inst": btc.id, "side": 1,
+            "px": 500000, "sz": 1000, "fee": 0.5, "is_maker": False, "ts_ms": 0}
+    store.put("fill", fill)
+    store.put("fill", fill)
+    store.put("event", {"type": "x"})
+    await store.flush()
+    assert await store.count("fills") == 1
+    snap = await store.load()
+    assert snap.orders[0]["status"] == "filled" and snap.positions[0]["sz"] == 1000
+    assert await store.next_session() == 1 and await store.next_session() == 2
+    await store.set_meta("a", "b")
+    assert await store.get_meta("a") == "b"
+    await store.close()
+    # a second namespace does not see the first one
+    other = await open_store(redis_url + "?prefix=hp:b:")
+    assert (await other.load()).orders == []
+    await other.close()
+
+
+async def test_budget_lease_and_expiry(redis_url):
+    a = RiskBudget(redis_url, "g", "A", limit=1000, slice_=600, ttl_ms=300, renew_s=10)
+    b = RiskBudget(redis_url, "g", "B", limit=1000, slice_=600, ttl_ms=300, renew_s=10)
+    await a.start()
+    await b.start()
+    assert a.granted == 600 and b.granted == 400           # B gets only what A left
+    assert a.try_spend(600) and not a.try_spend(1)
+    assert b.try_spend(400) and not b.try_spend(1)
+    a.release(600)
+    await a.renew()                                        # A shrinks to used + slice capped by limit-B
+    assert a.granted == 600
+    # a holder that stops renewing (frozen process) loses its lease locally and on the server
+    for x in (a, b):
+        x._task.cancel()
+    await asyncio.sleep(0.35)
+    assert not b.try_spend(1)                              # expired locally (even though granted)
+    c = RiskBudget(redis_url, "g", "C", limit=1000, slice_=1000, ttl_ms=300, renew_s=10)
+    await c.start()
+    assert c.granted == 1000, (await c.r.hgetall(c.k_leases), a.renewals, b.renewals, b._task)  # A and B leases expired on the server
+    for x in (a, b, c):
+        await x.stop()
+    with pytest.raises(ValueError):
+        RiskBudget(redis_url, "g", "D", limit=0, slice_=1)
+
+
+async def test_two_processes_never_exceed_limit(redis_url):
+    limit = 10_000
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests" / "_budget_child.py"), redis_url,
+                               name, str(limit), "2.0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+             for name in ("bot1", "bot2")]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    r = aioredis.Redis.from_url(redis_url)
+    peak = int(await r.get("hp:test:max"))
+    final = int(await r.get("hp:test:actual"))
+    await r.aclose()
+    spent = [int(o.split("spent=")[1].split()[0]) for o in outs]
+    assert final == 0
+    assert 0 < peak <= limit, (peak, outs)
+    assert all(s > limit for s in spent), outs              # both really traded through the budget
