@@ -51,7 +51,7 @@ MAX_FUTURE_S = 5.0
 class SlowSink(Protocol):
     """What the hub needs from engine.strategy.Context."""
 
-    def set_slow(self, inst: int, slot: int, value: float) -> None: ...
+    def set_slow(self, inst: int, slot: int, value: float, ts_ns: int | None = None) -> None: ...
 
 
 def _mono_ns() -> int:
@@ -97,8 +97,8 @@ class SignalHub:
         clear = getattr(self.sink, "clear_slow", None)
         if clear is not None:
             clear(inst, slot)
-        else:
-            self.sink.set_slow(inst, slot, 0.0)
+        else:  # engine.strategy.Context: ts 0 means "never written", which strategies treat as absent
+            self.sink.set_slow(inst, slot, 0.0, ts_ns=0)
         self.values.pop((inst, slot), None)
 
     def get(self, inst: int, slot: int) -> float | None:

@@ -228,3 +228,20 @@ async def test_signal_ws_client():
     assert ctx.slow[(1, SIG_EXTERNAL)] == -0.9
     assert (0, SIG_EXTERNAL) not in ctx.slow
     assert hub.rejected == 2 and seen_auth[0] == "Bearer tok"
+
+
+def test_hub_with_real_context_expires_into_ts_zero():
+    from engine.strategy import Context
+
+    t = InstrumentTable()
+    t.add(Venue.BINANCE_USDM, "BTCUSDT", "0.10", "0.001")
+    ctx = Context()
+    for i in t:
+        ctx.add_instrument(i)
+    hub = SignalHub(ctx, t, max_age_s=10)
+    now = time.time()
+    hub.apply_external({"symbol": "BTCUSDT", "score": -0.4, "ts": now}, now_s=now)
+    value, ts_ns = ctx.slow(0, SIG_EXTERNAL)
+    assert value == -0.4 and ts_ns > 0
+    assert hub.expire(now + 11) == 1
+    assert ctx.slow(0, SIG_EXTERNAL) == (0.0, 0)
