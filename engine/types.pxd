@@ -83,6 +83,53 @@ cdef extern from "engine/types.h" nogil:
         int32_t has_checksum
         int32_t checksum
 
+    enum:
+        ENG_EV_NONE
+        ENG_EV_QUOTE
+        ENG_EV_DEPTH
+        ENG_EV_TRADE
+        ENG_EV_MARK
+        ENG_EV_TICKER
+        ENG_TK_BID_PX
+        ENG_TK_BID_SZ
+        ENG_TK_ASK_PX
+        ENG_TK_ASK_SZ
+        ENG_TK_LAST_PX
+        ENG_TK_MARK_PX
+        ENG_TK_INDEX_PX
+        ENG_TK_FUNDING
+        ENG_TK_NEXT_FUNDING
+        ENG_TK_OPEN_INTEREST
+
+    ctypedef struct eng_mark:
+        int64_t mark_px              # price units, rounded half-up to px_exp
+        int64_t index_px             # price units, rounded half-up to px_exp
+        int64_t next_funding_ms      # ms since the Unix epoch
+        int64_t exch_ts_ns
+        int64_t recv_ts_ns
+        double funding_rate          # fraction per funding interval
+        int32_t venue
+        int32_t inst
+        uint32_t mask                # ENG_TK_* bits present
+
+    ctypedef struct eng_ticker:
+        int64_t bid_px               # exact price units
+        int64_t bid_sz
+        int64_t ask_px
+        int64_t ask_sz
+        int64_t last_px
+        int64_t mark_px              # rounded half-up to px_exp
+        int64_t index_px
+        int64_t next_funding_ms
+        int64_t exch_ts_ns
+        int64_t recv_ts_ns
+        double funding_rate
+        double open_interest
+        uint32_t mask                # ENG_TK_* bits of the fields present in the frame
+        int32_t venue
+        int32_t inst
+        int32_t is_snapshot
+
     ctypedef struct eng_fill:
         int64_t client_id
         int64_t px

@@ -83,6 +83,46 @@ typedef struct eng_depth {          /* a decoded L2 message; levels live in deco
     int32_t _pad;
 } eng_depth;
 
+/* ---- decoded event kinds (engine.codec return values > 0) ---------------- */
+enum {
+    ENG_EV_NONE = 0,
+    ENG_EV_QUOTE = 1,               /* eng_quote: best bid/ask (Binance bookTicker) */
+    ENG_EV_DEPTH = 2,               /* eng_depth: L2 snapshot or diff */
+    ENG_EV_TRADE = 3,               /* eng_trade(s): public trades */
+    ENG_EV_MARK = 4,                /* eng_mark: mark/index price, funding */
+    ENG_EV_TICKER = 5               /* eng_ticker: 24h ticker, only the fields in .mask are set */
+};
+
+/* eng_mark.mask / eng_ticker.mask bits: which fields the frame carried */
+enum {
+    ENG_TK_BID_PX = 1, ENG_TK_BID_SZ = 2, ENG_TK_ASK_PX = 4, ENG_TK_ASK_SZ = 8,
+    ENG_TK_LAST_PX = 16, ENG_TK_MARK_PX = 32, ENG_TK_INDEX_PX = 64, ENG_TK_FUNDING = 128,
+    ENG_TK_NEXT_FUNDING = 256, ENG_TK_OPEN_INTEREST = 512
+};
+
+typedef struct eng_mark {           /* mark price / funding (Binance markPriceUpdate, OKX funding-rate, mark-price) */
+    int64_t mark_px, index_px;      /* price units, rounded half-up to px_exp (venues send more decimals) */
+    int64_t next_funding_ms;        /* next funding time, ms since the Unix epoch */
+    int64_t exch_ts_ns, recv_ts_ns;
+    double funding_rate;            /* fraction per funding interval */
+    int32_t venue, inst;
+    uint32_t mask;                  /* ENG_TK_MARK_PX | ENG_TK_INDEX_PX | ENG_TK_FUNDING | ENG_TK_NEXT_FUNDING */
+    int32_t _pad;
+} eng_mark;
+
+typedef struct eng_ticker {         /* Bybit tickers (deltas carry only changed fields), OKX tickers, Bitget ticker */
+    int64_t bid_px, bid_sz, ask_px, ask_sz;   /* exact units */
+    int64_t last_px;                /* exact units */
+    int64_t mark_px, index_px;      /* price units, rounded half-up to px_exp */
+    int64_t next_funding_ms;
+    int64_t exch_ts_ns, recv_ts_ns;
+    double funding_rate;
+    double open_interest;           /* contracts / coins */
+    uint32_t mask;                  /* ENG_TK_* bits of the fields present in this frame */
+    int32_t venue, inst;
+    int32_t is_snapshot;            /* 1: all fields the venue knows are present */
+} eng_ticker;
+
 typedef struct eng_fill {           /* our own execution */
     int64_t client_id;              /* engine client order id */
     int64_t px, sz;                 /* units */
