@@ -64,6 +64,11 @@ class FeedConfig:
     seed: int | None = None               # jitter RNG seed (tests)
 
 
+def _update_ns(book: Any) -> int:
+    """CLOCK_MONOTONIC ns of the book's last successful apply (0: never)."""
+    return int(book.top_state()["update_ns"]) if book is not None else 0
+
+
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**attempt))."""
     return rng.uniform(0.0, min(cap, base * (2.0 ** min(attempt, 30))))
@@ -455,8 +460,9 @@ class FeedManager:
         f.task = asyncio.create_task(coro, name=f"resync-{f.inst.symbol}")
 
     def _invalidate(self, f: InstFeed) -> None:
+        # reset = invalid until the next snapshot (top.valid = 0, so the risk gate blocks orders)
         if f.book is not None and f.book.valid:
-            f.book.invalidate()
+            f.book.reset()
 
     def _synced(self, f: InstFeed) -> None:
         f.state = "synced"
@@ -506,27 +512,26 @@ class FeedManager:
             f.task = None
 
     async def _resync_resubscribe(self, f: InstFeed) -> None:
-        """Bybit/OKX/Bitget: resubscribe the depth topic; the venue's snapshot resets the book."""
+        """Bybit/OKX/Bitget: resubscribe the depth topic; the venue's snapshot resets the book.
+        A reconnect meanwhile resubscribes everything, so then we only wait for the snapshot."""
         try:
+            seen = f.conn.connects if f.conn is not None else 0
             while not self._stopping:
                 c = f.conn
                 if c is None or c.transport is None:
-                    await asyncio.sleep(0.05)      # reconnect in progress; it resubscribes everything
-                    if c is not None and c.transport is not None:
+                    await asyncio.sleep(0.02)
+                    continue
+                if c.connects == seen:
+                    depth = [s for s in c.streams if s.inst == f.inst.id and s.channel == "depth"]
+                    f.resync_attempts += 1
+                    try:
+                        await self._send_all(c, c.adapter.unsubscribe_msgs(depth, c.next_req(2)) +
+                                             c.adapter.subscribe_msgs(depth, c.next_req(2)))
+                    except ConnectionError:
                         continue
-                    if f.book.valid:
-                        self._synced(f)
-                        return
-                    continue
-                depth = [s for s in c.streams if s.inst == f.inst.id and s.channel == "depth"]
-                f.resync_attempts += 1
-                try:
-                    await self._send_all(c, c.adapter.unsubscribe_msgs(depth, c.next_req(2)) +
-                                         c.adapter.subscribe_msgs(depth, c.next_req(2)))
-                except ConnectionError:
-                    continue
+                seen = c.connects
                 deadline = time.monotonic() + self.cfg.resync_timeout_s
-                while time.monotonic() < deadline:
+                while time.monotonic() < deadline and c.connects == seen:
                     await asyncio.sleep(0.01)
                     if f.book.valid:
                         self._synced(f)
@@ -592,7 +597,7 @@ class FeedManager:
     # ---- watchdog -----------------------------------------------------------------------------
     def book_age_ms(self, f: InstFeed, now_ns: int) -> float:
         """Age of the instrument's book top (CLOCK_MONOTONIC), -1 if never updated."""
-        upd = f.book.update_ns if f.book is not None else 0
+        upd = _update_ns(f.book)
         return (now_ns - upd) / 1e6 if upd else -1.0
 
     async def _watch(self) -> None:
@@ -620,8 +625,8 @@ class FeedManager:
                 rx = c.last_rx_ns
                 for s in c.streams:
                     f = self.insts[s.inst]
-                    if f.book is not None and f.conn is c and f.book.update_ns:
-                        rx = max(rx, f.book.update_ns)
+                    if f.book is not None and f.conn is c:
+                        rx = max(rx, _update_ns(f.book))
                 if (now - rx) / 1e6 > cfg.conn_stale_ms:
                     log.warning("conn %d %s: no data for %.0f ms; reconnecting", c.id, c.adapter.venue.key,
                                 (now - rx) / 1e6)
@@ -642,7 +647,7 @@ class FeedManager:
                           "last_rx_age_ms": round((now - c.last_rx_ns) / 1e6, 1) if c.last_rx_ns else None})
         insts = {}
         for f in self.insts.values():
-            last = max(f.last_rx_ns, f.book.update_ns if f.book is not None else 0)
+            last = max(f.last_rx_ns, _update_ns(f.book))
             insts[f"{f.inst.venue.key}:{f.inst.symbol}"] = {
                 "id": f.inst.id, "valid": bool(f.book.valid) if f.book is not None else None, "state": f.state,
                 "resyncs": f.resyncs, "gaps": f.gaps, "checksum_failures": f.checksum_failures,
