@@ -417,3 +417,37 @@ def _bench_apply(Book book, const int64_t[:, ::1] upd, int per_msg, int repeat=1
     free(lv)
     free(ds)
     return t1 - t0, n * repeat, errors, sink
+
+
+def _test_apply_raw(Book book, bint is_snapshot, bids, asks, n_bids=None, n_asks=None,
+                    int64_t last_id=0, int64_t prev_id=-1):
+    """Test shim: apply levels given as (px_units, sz_units, px_dec, sz_dec) ints, bypassing the
+    string parser (negative units, huge decimals), optionally with a bogus level count that must be
+    rejected before any level is read (only counts < 0 or > capacity are allowed here)."""
+    cdef eng_depth d
+    cdef Py_ssize_t i
+    cdef eng_level* out
+    memset(&d, 0, sizeof(d))
+    if len(bids) > book._capacity or len(asks) > book._capacity:
+        raise ValueError("more levels than the scratch buffer")
+    cdef int k
+    for k in range(2):
+        levels = bids if k == 0 else asks
+        out = book._scratch + (0 if k == 0 else book._capacity)
+        for i in range(len(levels)):
+            px, sz, pd, sd = levels[i]
+            out[i].px = px
+            out[i].sz = sz
+            out[i].px_dec = pd
+            out[i].sz_dec = sd
+    for n in (n_bids, n_asks):
+        if n is not None and 0 <= n <= book._capacity:
+            raise ValueError("count overrides must be < 0 or > capacity")
+    d.n_bids = len(bids) if n_bids is None else n_bids
+    d.n_asks = len(asks) if n_asks is None else n_asks
+    d.bids = book._scratch
+    d.asks = book._scratch + book._capacity
+    d.first_id = d.last_id = last_id
+    d.prev_id = prev_id
+    d.is_snapshot = is_snapshot
+    return book.apply_depth(&d, eng_now_ns())
