@@ -21,6 +21,7 @@ from engine.errors import ConfigError
 from engine.instruments import Instrument, InstrumentTable, Venue
 
 PRESETS = ("mainnet", "testnet", "sim")
+_CHANNELS = ("bbo", "trades", "depth", "mark", "oi", "liquidations")  # engine.exchanges.CHANNELS
 ENDPOINT_KEYS = ("rest", "ws_public", "ws_private", "ws_trade")
 
 #: Public endpoints per preset and venue. ``sim`` has no fixed URLs: the runtime starts an
@@ -207,6 +208,16 @@ class InstrumentConfig:
     book: str = "depth"                # depth (full L2) | quote (best bid/ask only)
     max_position: str = "0"            # absolute size limit, decimal string (0 = none)
     max_order_size: str = "0"
+    channels: list[str] = field(default_factory=list)  # feed channels (bbo/trades/depth/mark/oi); [] = derived
+
+    def feed_channels(self) -> list[str]:
+        """Channels to subscribe: explicit ones, else the book kind plus mark/funding for perpetuals."""
+        if self.channels:
+            return list(self.channels)
+        ch = ["depth" if self.book == "depth" else "bbo"]
+        if self.venue == "binance_usdm" or (self.venue == "okx" and self.symbol.endswith("-SWAP")):
+            ch.append("mark")
+        return ch
 
 
 @dataclass
@@ -479,7 +490,12 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> BotConfi
             book=s.choice("book", ("depth", "quote"), "depth"),
             max_position=_decimal(s, "max_position", "0"),
             max_order_size=_decimal(s, "max_order_size", "0"),
+            channels=s.get("channels", list, []),
         )
+        for ch in ic.channels:
+            if ch not in _CHANNELS:
+                raise ConfigError(f"{where}instruments[{i}].channels: unknown channel {ch!r}; "
+                                  f"expected some of {', '.join(_CHANNELS)}")
         s.done()
         if venue.key not in venues:  # an instrument implies its venue with the default preset
             venues[venue.key] = VenueConfig(

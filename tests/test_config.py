@@ -37,6 +37,7 @@ def test_minimal_config_defaults():
     table = cfg.instrument_table()
     inst = table.get(v.venue, "BTCUSDT")
     assert (inst.id, inst.px_exp, inst.sz_exp) == (0, 1, 3)
+    assert cfg.instruments[0].feed_channels() == ["depth", "mark"]
 
 
 def test_venue_override_and_url_check(tmp_path):
@@ -76,6 +77,8 @@ def test_strategy_path_relative_to_config(tmp_path):
         ('\n[[instruments]]\nvenue = "okx"\nsymbol = "X"\ntick_size = "-1"\nlot_size = "1"\n', "positive decimal"),
         ('\n[[instruments]]\nvenue = "binance_usdm"\nsymbol = "BTCUSDT"\ntick_size = "1"\nlot_size = "1"\n', "listed twice"),
         ('\n[signals]\nws_url = "http://x"\n', "signals.ws_url must start with ws://"),
+        ('\n[[instruments]]\nvenue = "okx"\nsymbol = "X"\ntick_size = "1"\nlot_size = "1"\nchannels = ["l3"]\n',
+         "unknown channel 'l3'"),
     ],
 )
 def test_one_line_errors(extra, message):
