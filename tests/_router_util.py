@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the router tests: instruments from the sim's symbol specs, a Router on a sim venue,
+and the "state equals the exchange" check."""
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from engine.instruments import InstrumentTable, Venue
+from engine.router import Router, VenueConfig
+from engine.sim.config import SimConfig, VenueSpec
+from engine.state import LIVE
+
+
+def instruments_for(ex: Any, venue_key: str, table: InstrumentTable | None = None) -> InstrumentTable:
+    t = table or InstrumentTable()
+    spec = ex.config.venue(venue_key)
+    for s in spec.symbols:
+        mult = float(Decimal(s.contract_mult))
+        t.add(Venue.parse(venue_key), s.symbol, s.tick_size, s.lot_size, min_qty=s.min_qty,
+              contract_mult=mult)
+    return t
+
+
+def sim_config(*keys: str, **venue_kw: Any) -> SimConfig:
+    return SimConfig(venues=[VenueSpec(k, **venue_kw) for k in keys], market=False)
+
+
+def make_router(ex: Any, venue_key: str, store: Any, table: InstrumentTable | None = None,
+                **kw: Any) -> Router:
+    t = table or instruments_for(ex, venue_key)
+    key, secret, pp = ex.credentials(venue_key)
+    return Router(t, store, {venue_key: VenueConfig(ex.endpoints(venue_key), key, secret, pp)}, **kw)
+
+
+async def settle(router: Router, cond: Any = None, timeout: float = 5.0) -> None:
+    """Wait until ``cond()`` holds (default: no unknown/resolving orders and the store is flushed)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        ok = cond() if cond is not None else (
+            router.status()["resolving"] == 0 and router.status()["unknown_orders"] == 0
+            and all(v["in_flight"] == 0 for v in router.status()["venues"].values()))
+        if ok:
+            break
+        if loop.time() > end:
+            raise AssertionError(f"router did not settle: {router.status()}")
+        await asyncio.sleep(0.02)
+    if router.store is not None:
+        await router.store.flush()
+
+
+def assert_matches_exchange(ex: Any, venue_key: str, router: Router) -> None:
+    """Local orders/fills/positions equal the sim's; no duplicate client ids on the venue."""
+    v = Venue.parse(venue_key)
+    ex_orders = [o for o in ex.orders(venue_key) if o.client_id.startswith("hp")]
+    ids = [o.client_id for o in ex_orders]
+    assert len(ids) == len(set(ids)), "duplicate client order id on the venue"
+    st = router.state
+    for o in ex_orders:
+        lo = st.get(o.client_id)
+        assert lo is not None, f"venue order {o.client_id} unknown locally"
+        want = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled",
+                "CANCELED": "canceled", "EXPIRED": "expired", "REJECTED": "rejected"}[o.status]
+        assert lo.status == want, (o.client_id, lo.status, o.status)
+        assert lo.filled_sz == o.filled, (o.client_id, lo.filled_sz, o.filled)
+    venue_ids = set(ids)
+    for lo in st.orders.values():
+        if lo.venue == int(v) and lo.client_oid not in venue_ids:
+            assert lo.status == "rejected", (lo.client_oid, lo.status)
+    sim_fills = {f"{f.order.symbol}:{f.trade_id}" for f in ex.fills(venue_key)
+                 if f.order.client_id.startswith("hp")}
+    local = {tid for (vv, tid) in st.fill_ids if vv == int(v)}
+    assert sim_fills == local, (sim_fills ^ local)
+    pos = ex.positions(venue_key)
+    for inst in st.instruments.values():
+        if inst.venue != v:
+            continue
+        want = pos[inst.symbol].amt if inst.symbol in pos else 0
+        assert st.positions[inst.id].sz == want, (inst.symbol, st.positions[inst.id].sz, want)
+    assert not [o for o in st.orders.values() if o.status == "unknown"]
+    live_local = {o.client_oid for o in st.orders.values() if o.status in LIVE and o.venue == int(v)}
+    live_venue = {o.client_id for o in ex_orders if o.is_open}
+    assert live_local == live_venue
