@@ -56,4 +56,5 @@ cdef class OrderEncoder:
     cdef int _bybit(self, const eng_intent* it, const eng_ord_inst* e, int64_t ts_ms, eng_wbuf* w) noexcept nogil
     cdef int _okx(self, const eng_intent* it, const eng_ord_inst* e, int64_t ts_ms, eng_wbuf* w) noexcept nogil
     cdef int _bitget(self, const eng_intent* it, const eng_ord_inst* e, int64_t ts_ms, eng_wbuf* w) noexcept nogil
+    cdef int _bitget_ws(self, const eng_intent* it, const eng_ord_inst* e, eng_wbuf* w) noexcept nogil
     cdef int64_t _units(self, object v, int32_t exp) except? -1

@@ -351,7 +351,8 @@ cdef class OrderEncoder:
         ``engine.instruments.Venue`` / ENG_VENUE_*.
     transport : str
         ``"ws"`` (Binance WS-API, Bybit v5 trade WS, OKX WS; Bitget has no documented WS order
-        entry in our protocol notes, so ``"ws"`` is rejected for it) or ``"rest"``.
+        entry beyond the permission-gated spot ``place-order`` channel: only spot NEW orders encode
+        over ``"ws"``, everything else returns ENG_ERR_UNSUPPORTED -> use REST) or ``"rest"``.
     api_key, secret, passphrase : str
         Credentials. Only the HMAC pad states of ``secret`` are kept; nothing secret is in repr.
     session_tag : str
@@ -374,11 +375,9 @@ cdef class OrderEncoder:
             raise ValueError(f"unknown venue {venue}")
         if transport not in ("ws", "rest"):
             raise ValueError(f"transport must be 'ws' or 'rest', not {transport!r}")
-        if venue == ENG_VENUE_BITGET and transport == "ws":
-            raise ValueError("bitget: WebSocket order entry is not documented in our protocol notes; use 'rest'")
         if not _safe_text(api_key, 120):
             raise ValueError("api_key must be 1..120 characters of [A-Za-z0-9-_./:]")
-        if venue in (ENG_VENUE_OKX, ENG_VENUE_BITGET) and transport == "rest" and not passphrase:
+        if venue in (ENG_VENUE_OKX, ENG_VENUE_BITGET) and not passphrase:
             raise ValueError("this venue needs a passphrase")
         if not 0 <= recv_window <= 60000:
             raise ValueError("recv_window must be within 0..60000 ms")
@@ -960,6 +959,8 @@ cdef class OrderEncoder:
         cdef const char* path = _route(self.venue, kind, e.is_spot, &method)
         if path == NULL:
             return ENG_ERR_UNSUPPORTED   # spot amend; futures cancel-all (it cancels every symbol)
+        if not self.rest:
+            return self._bitget_ws(it, e, w)
         w_lit(w, b'{"symbol":"')
         w_raw(w, e.sym, e.sym_len)
         w_ch(w, b'"')
@@ -1036,6 +1037,44 @@ cdef class OrderEncoder:
         self.sig_ts_ms = ts_ms
         return ENG_OK
 
+    cdef int _bitget_ws(self, const eng_intent* it, const eng_ord_inst* e, eng_wbuf* w) noexcept nogil:
+        """Bitget v2 private WS ``trade`` op, ``place-order`` channel: documented for spot only
+        (access granted per account by Bitget); no cancel/amend channel in the docs we have."""
+        if it.kind != ENG_INTENT_NEW or not e.is_spot:
+            return ENG_ERR_UNSUPPORTED
+        if it.ord_type == ENG_ORD_MARKET and it.side == ENG_SIDE_BUY:
+            return ENG_ERR_UNSUPPORTED   # market buy size is in quote currency
+        w_lit(w, b'{"op":"trade","args":[{"id":"')
+        self._reqid(w, it.kind, it.client_id)
+        w_lit(w, b'","instType":"SPOT","instId":"')
+        w_raw(w, e.sym, e.sym_len)
+        w_lit(w, b'","channel":"place-order","params":{"orderType":"')
+        if it.ord_type == ENG_ORD_MARKET:
+            w_lit(w, b'market","side":"sell","size":"')
+            w_dec(w, it.sz, e.sz_exp, e.sz_dec)
+            w_lit(w, b'","force":"gtc"')
+        else:
+            w_lit(w, b'limit","side":"')
+            w_lit(w, b"buy" if it.side == ENG_SIDE_BUY else b"sell")
+            w_lit(w, b'","size":"')
+            w_dec(w, it.sz, e.sz_exp, e.sz_dec)
+            w_lit(w, b'","price":"')
+            w_dec(w, it.px, e.px_exp, e.px_dec)
+            w_lit(w, b'","force":"')
+            if it.tif == ENG_TIF_GTC:
+                w_lit(w, b"gtc")
+            elif it.tif == ENG_TIF_IOC:
+                w_lit(w, b"ioc")
+            elif it.tif == ENG_TIF_FOK:
+                w_lit(w, b"fok")
+            else:
+                w_lit(w, b"post_only")
+            w_ch(w, b'"')
+        w_lit(w, b',"clientOid":"')
+        self._coid(w, it.client_id)
+        w_lit(w, b'"}}]}')
+        return ENG_OK
+
     # ---- Python API ----------------------------------------------------------------------------
     def rest_route(self, kind, int inst=-1) -> tuple:
         """``(method, path)`` of the REST endpoint for an intent kind (Bitget needs ``inst`` to tell
@@ -1077,11 +1116,14 @@ cdef class OrderEncoder:
         return {"ACCESS-KEY": key, "ACCESS-SIGN": sig, "ACCESS-TIMESTAMP": str(ts),
                 "ACCESS-PASSPHRASE": self._passphrase, "Content-Type": "application/json", "locale": "en-US"}
 
-    def encode_py(self, dict intent not None, int64_t ts_ms) -> bytes:
+    def encode_py(self, dict intent not None, int64_t ts_ms, int cap=2048) -> bytes:
         """Encode an intent given as a dict (tests, router tools): ``kind`` (new/cancel/amend/
         cancel_all or ENG_INTENT_*), ``inst``, ``side`` (buy/sell), ``ord_type`` (limit/market,
         default limit), ``tif`` (gtc/ioc/fok/post_only, default gtc), ``px``/``sz`` (int units or
-        decimal str), ``client_id``, ``target_id``, ``reduce_only``/``flags``. Raises EncodeError."""
+        decimal str), ``client_id``, ``target_id``, ``reduce_only``/``flags``. ``cap`` (<= 2048)
+        limits the output buffer. Raises EncodeError."""
+        if not 0 <= cap <= 2048:
+            raise ValueError("cap must be within 0..2048")
         cdef eng_intent it
         memset(&it, 0, sizeof(eng_intent))
         it.kind = _enum(intent.get("kind", "new"), _KINDS, "kind")
@@ -1100,7 +1142,7 @@ cdef class OrderEncoder:
         it.px = self._units(intent.get("px", 0), self.ins[it.inst].px_exp)
         it.sz = self._units(intent.get("sz", 0), self.ins[it.inst].sz_exp)
         cdef char buf[2048]
-        cdef int n = self.encode(&it, ts_ms, buf, 2048)
+        cdef int n = self.encode(&it, ts_ms, buf, cap)
         if n < 0:
             raise EncodeError(n, str(intent))
         return PyBytes_FromStringAndSize(buf, n)
