@@ -255,7 +255,6 @@ class Bot:
     def _build_core(self) -> None:
         from engine.codec import Decoder
         from engine.latency import LatencyRecorder  # noqa: F401  (the pipeline owns one)
-        from engine.orders import OrderEncoder
         from engine.pipeline import Pipeline
         from engine.risk import RiskGate
         from engine.strategy import Context, PyStrategy
@@ -292,13 +291,6 @@ class Bot:
                 dec.add_instrument(inst)
             self.pipeline.add_feed(int(venue), dec)
             self.decoders[int(venue)] = dec
-            api_key, secret, phrase = self._credentials(key)
-            transport = self.cfg.venues[key].order_transport
-            enc = OrderEncoder(int(venue), transport, api_key, secret, phrase)
-            for inst in insts:
-                enc.add_instrument(inst)
-            self.pipeline.set_encoder(int(venue), enc)
-            self.encoders[int(venue)] = enc
         for ic in self.cfg.instruments:
             if ic.book != "depth":
                 continue
@@ -306,6 +298,22 @@ class Bot:
             book = Book(inst, ic.venue)
             self.pipeline.add_book(book)
             self.books[inst.id] = book
+
+    def _build_encoders(self, session_tag: str) -> None:
+        """Compiled order encoders (pre-built per-instrument request templates, pre-keyed HMAC); created
+        after the router started so client order ids carry this run's session tag."""
+        from engine.orders import OrderEncoder
+
+        for key in self._venue_keys():
+            venue = Venue.parse(key)
+            api_key, secret, phrase = self._credentials(key)
+            enc = OrderEncoder(int(venue), self.cfg.venues[key].order_transport, api_key, secret, phrase,
+                               session_tag=session_tag)
+            for inst in self.table:
+                if inst.venue == venue:
+                    enc.add_instrument(inst)
+            self.pipeline.set_encoder(int(venue), enc)
+            self.encoders[int(venue)] = enc
 
     def _configure_risk(self) -> None:
         r = self.cfg.risk
@@ -406,6 +414,9 @@ class Bot:
                              pipeline=self.pipeline,
                              use_ws=any(self.cfg.venues[k].order_transport == "ws" for k in self._venue_keys()))
         await self.router.start()
+        from engine.orders import make_session_tag
+
+        self._build_encoders(make_session_tag(int(self.router.session)))
         await self._open_order_connections()
         # market data last: the strategy starts deciding as soon as books are valid
         adapters = {Venue.parse(k): make_adapter(k, endpoints=Endpoints.from_dict(self._endpoints(k)))
@@ -448,31 +459,52 @@ class Bot:
             self.request_stop(f"task {t.get_name()} failed: {type(exc).__name__}: {exc}")
 
     async def _pump(self) -> None:
-        """Hand orders the compiled path wrote to the router; count ticks; periodic latency lines."""
-        from engine.errors import StrategyError
-
+        """Hand orders the compiled path wrote to the router, send what it could not (no order transport),
+        count ticks, emit the periodic latency line; a strategy error stops the bot (kill switch is on)."""
         while True:
             await asyncio.sleep(0.005)
-            sent = self.pipeline.drain_sent()
-            if sent:
-                self.counters.orders_sent += len(sent)
-                self.router.on_sent(sent)
-            rejects = self.pipeline.drain_rejects()
-            if rejects:
-                self.counters.rejects += len(rejects)
-            self.counters.ticks = self.pipeline.n_events
-            self.counters.fills = len(self.router.state.fills) if hasattr(self.router.state, "fills") else 0
-            self.reporter.on_ticks(self.counters.ticks)
-            err = self.pipeline.last_error
-            if err is not None and isinstance(err, StrategyError):
-                await self.router.kill(str(err))
-                self.request_stop(f"strategy error: {err}")
+            self._pump_once()
+            for d in self.pipeline.drain_pending():
+                if d["kind"] == 1:
+                    await self.router.place(d["inst"], d["side"], d["sz"], d["px"], d["ord_type"], d["tif"],
+                                            bool(d["flags"] & 1), client_id=d["client_id"])
+                elif d["kind"] == 2:
+                    o = self.router.state.by_client_id.get(d["target_id"])
+                    if o is not None:
+                        await self.router.cancel(o.client_oid)
+            if self.pipeline.stats["strategy_errors"] or self.ctx.kill:
+                await self.router.kill("strategy error")
+                self.request_stop("strategy error (kill switch engaged)")
+
+    def _pump_once(self) -> None:
+        sent = self.pipeline.drain_sent()
+        if sent:
+            self.counters.orders_sent += len(sent)
+            self.router.on_sent(sent)
+        rejects = self.pipeline.drain_rejects()
+        if rejects:
+            self.counters.rejects += len(rejects)
+            for r in rejects[:3]:
+                log.info("order rejected before sending: %s", r["reason_name"])
+        self.counters.ticks = self.pipeline.stats["hot"]
+        self.counters.fills = len(self.router.state.fill_ids)
+        self.reporter.on_ticks(self.counters.ticks)
 
     async def _warmup(self, period_s: float) -> None:
-        """Keep the rarely taken order path warm: encode+sign a dummy order per venue, never sent."""
+        """Keep the rarely taken order path warm: encode+sign a dummy order per instrument through the same
+        compiled encoder (templates, pre-keyed HMAC); the bytes are dropped, never sent."""
+        insts = list(self.table)
+        k = 0
         while True:
             await asyncio.sleep(period_s)
-            self.pipeline.warm_up()
+            inst = insts[k % len(insts)]
+            k += 1
+            enc = self.encoders.get(int(inst.venue))
+            t = self.ctx.top(inst.id)
+            if enc is None or not t["valid"] or not t["bid_px"]:
+                continue
+            enc.encode_py({"kind": "new", "inst": inst.id, "side": "buy", "ord_type": "limit", "tif": "ioc",
+                           "px": t["bid_px"], "sz": inst.lot_units, "client_id": 1}, int(time.time() * 1000))
             self.counters.warmups += 1
 
     def _spawn_signals(self) -> None:
@@ -536,8 +568,10 @@ class Bot:
                 bids = [(inst.px_str(t["bid_px"]), inst.sz_str(t["bid_sz"]))]
                 asks = [(inst.px_str(t["ask_px"]), inst.sz_str(t["ask_sz"]))]
             p = self.ctx.position(inst.id)
+            mid = (self.ctx.top(inst.id)["bid_px"] + self.ctx.top(inst.id)["ask_px"]) / 2 * 10.0 ** -inst.px_exp
+            unreal = self.router.state.unrealised(inst.id, mid) if valid else 0.0
             views.append(InstView(inst.symbol, inst.venue.key, bids, asks, valid, inst.sz_str(p["sz"]), p["avg_px"],
-                                  p["open_orders"], p["realised_pnl"], 0.0, p["fees"]))
+                                  p["open_orders"], p["realised_pnl"], unreal, p["fees"]))
         return Snapshot(self.cfg.name, time.monotonic() - self.started_at, self.counters.ticks,
                         self.counters.orders_sent, self.counters.fills, self.counters.rejects, self.pnl(), views,
                         self.pipeline.latency.summary(), "stopping" if self.stop_event.is_set() else "running")
@@ -609,8 +643,8 @@ class Bot:
             ctx.kill = True                              # the compiled path emits no new orders from here on
         pipeline = getattr(self, "pipeline", None)
         router = getattr(self, "router", None)
-        if pipeline is not None and router is not None:
-            router.on_sent(pipeline.drain_sent())        # orders already on the wire are tracked
+        if pipeline is not None and router is not None and hasattr(self, "reporter"):
+            self._pump_once()                            # orders already on the wire are tracked
         if router is not None and self.cfg.runtime.cancel_on_exit:
             try:
                 await asyncio.wait_for(router.cancel_all(), 5.0)
