@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The engine as a benchmark bot (benchmarks/tick_to_trade.py): Binance spot bookTicker in, WS-API order.place out.
+
+The market-data connection is a picows connection whose listener is the compiled pipeline's
+(decode -> strategy hook -> risk -> encode+sign -> send on the open WS-API connection, one call per frame);
+the strategy is bots/bench (compiled ``--strategy cy`` or PyStrategy ``--strategy py``). Orders written are
+drained every 5 ms into a counter (what the router does in a full bot). ``--busy-poll`` spins the loop.
+Point it at any Binance-compatible endpoint with ``--ws-url --ws-api-url --rest-url``; keys from
+``HOTPATH_BINANCE_SPOT_API_KEY`` / ``HOTPATH_BINANCE_SPOT_SECRET``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+
+async def run(args: argparse.Namespace) -> dict:
+    from picows import WSListener, WSMsgType, ws_connect
+
+    from engine.bot import BusyPoller
+    from engine.codec import Decoder
+    from engine.instruments import Instrument, Venue
+    from engine.orders import OrderEncoder, make_session_tag
+    from engine.pipeline import Pipeline
+    from engine.risk import RiskGate
+    from engine.strategy import Context
+
+    venue = int(Venue.BINANCE_SPOT)
+    inst = Instrument(0, Venue.BINANCE_SPOT, args.symbol, args.tick_size, args.lot_size)
+    ctx = Context()
+    ctx.add_instrument(inst)
+    if args.strategy == "cy":
+        from engine.build import compile_strategy
+
+        strategy = compile_strategy(HERE / "strategy.pyx").BenchStrategy(ctx, every=args.every)
+    else:
+        sys.path.insert(0, str(HERE))
+        from strategy_py import BenchStrategy
+
+        strategy = BenchStrategy(ctx, every=args.every)
+    risk = RiskGate()
+    risk.set_limits(0, max_order_sz=inst.lot_units * 10, max_notional=1e9)
+    risk.set_global(max_open_orders=None, rate_per_s=None, burst=None)
+    pipe = Pipeline(ctx, strategy, risk)
+    dec = Decoder(venue)
+    dec.add_instrument(inst)
+    pipe.add_feed(venue, dec)
+    enc = OrderEncoder(venue, "ws", os.environ["HOTPATH_BINANCE_SPOT_API_KEY"],
+                       os.environ["HOTPATH_BINANCE_SPOT_SECRET"], session_tag=make_session_tag(int(time.time())))
+    enc.add_instrument(inst)
+    pipe.set_encoder(venue, enc)
+
+    acks = [0]
+
+    class Acks(WSListener):
+        def on_ws_frame(self, transport, frame) -> None:
+            if frame.msg_type == WSMsgType.TEXT:
+                acks[0] += 1
+
+    class Cold:
+        def __init__(self) -> None:
+            self.n = 0
+
+        def on_cold_frame(self, conn_id, payload, rc, inst, recv_ns) -> None:
+            self.n += 1
+
+    cold = Cold()
+    order_tr, _ = await ws_connect(Acks, args.ws_api_url)
+    pipe.set_order_transport(venue, order_tr)
+    md_tr, _ = await ws_connect(lambda: pipe.listener(0, venue, cold), args.ws_url)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    sent = 0
+    gc.collect()
+    gc.freeze()
+    poller = None
+    if args.busy_poll:
+        poller = BusyPoller(loop)
+        poller.start()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 0.005)
+        except asyncio.TimeoutError:
+            pass
+        sent += len(pipe.drain_sent())
+        pipe.drain_rejects()
+    if poller is not None:
+        poller.stop()
+    sent += len(pipe.drain_sent())
+    rejects = pipe.drain_rejects()
+    md_tr.disconnect()
+    order_tr.disconnect()
+    return {"orders": sent, "acks": acks[0], "cold": cold.n, "rejects": len(rejects),
+            "stats": pipe.stats, "latency": {k: {"p50": v["p50"], "p99": v["p99"], "count": v["count"]}
+                                             for k, v in pipe.latency.summary().items()}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ws-url", required=True, help="market stream URL (bookTicker)")
+    p.add_argument("--ws-api-url", required=True, help="Binance WS API URL (order.place)")
+    p.add_argument("--rest-url", default="", help="unused (orders go over the WS API), accepted for a uniform CLI")
+    p.add_argument("--strategy", choices=("cy", "py"), default="cy", help="compiled (cy) or PyStrategy (py)")
+    p.add_argument("--every", type=int, default=10, help="order on quotes with u %% N == 0")
+    p.add_argument("--symbol", default="BTCUSDT")
+    p.add_argument("--tick-size", default="0.01")
+    p.add_argument("--lot-size", default="0.00001")
+    p.add_argument("--busy-poll", action="store_true", help="spin the loop instead of sleeping in epoll")
+    p.add_argument("--no-uvloop", action="store_true")
+    args = p.parse_args()
+    from engine.bot import run_coro
+
+    out = run_coro(run(args), use_uvloop=not args.no_uvloop)
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
