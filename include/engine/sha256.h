@@ -76,15 +76,13 @@ static inline void eng_sha256_blocks_portable(uint32_t st[8], const uint8_t* p, 
 #include <immintrin.h>
 
 /* Intel SHA extensions (sha256rnds2/msg1/msg2), after Intel's reference code. */
-__attribute__((target("sha,sse4.1,ssse3")))
-static void eng_sha256_blocks_shani(uint32_t st[8], const uint8_t* p, size_t nblocks) {
+#define ENG_SHANI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+/* Rounds over nblocks with the state kept in the ABEF/CDGH register layout. */
+ENG_SHANI_TARGET __attribute__((always_inline))
+static inline void eng_shani_rounds(__m128i* s0, __m128i* s1, const uint8_t* p, size_t nblocks) {
     const __m128i MASK = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
-    __m128i TMP = _mm_loadu_si128((const __m128i*)&st[0]);
-    __m128i STATE1 = _mm_loadu_si128((const __m128i*)&st[4]);
-    TMP = _mm_shuffle_epi32(TMP, 0xB1);          /* CDAB */
-    STATE1 = _mm_shuffle_epi32(STATE1, 0x1B);    /* EFGH */
-    __m128i STATE0 = _mm_alignr_epi8(TMP, STATE1, 8);   /* ABEF */
-    STATE1 = _mm_blend_epi16(STATE1, TMP, 0xF0);        /* CDGH */
+    __m128i STATE0 = *s0, STATE1 = *s1, TMP;
     while (nblocks--) {
         __m128i ABEF_SAVE = STATE0, CDGH_SAVE = STATE1, MSG, MSG0, MSG1, MSG2, MSG3;
         /* rounds 0-3 */
@@ -162,12 +160,69 @@ static void eng_sha256_blocks_shani(uint32_t st[8], const uint8_t* p, size_t nbl
         STATE1 = _mm_add_epi32(STATE1, CDGH_SAVE);
         p += 64;
     }
-    TMP = _mm_shuffle_epi32(STATE0, 0x1B);       /* FEBA */
-    STATE1 = _mm_shuffle_epi32(STATE1, 0xB1);    /* DCHG */
-    STATE0 = _mm_blend_epi16(TMP, STATE1, 0xF0); /* DCBA */
-    STATE1 = _mm_alignr_epi8(STATE1, TMP, 8);    /* ABEF */
-    _mm_storeu_si128((__m128i*)&st[0], STATE0);
-    _mm_storeu_si128((__m128i*)&st[4], STATE1);
+    *s0 = STATE0;
+    *s1 = STATE1;
+}
+
+/* st[8] (A..H) -> ABEF / CDGH registers */
+ENG_SHANI_TARGET __attribute__((always_inline))
+static inline void eng_shani_load(const uint32_t st[8], __m128i* s0, __m128i* s1) {
+    __m128i TMP = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i*)&st[0]), 0xB1);   /* CDAB */
+    __m128i S1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i*)&st[4]), 0x1B);    /* EFGH */
+    *s0 = _mm_alignr_epi8(TMP, S1, 8);       /* ABEF */
+    *s1 = _mm_blend_epi16(S1, TMP, 0xF0);    /* CDGH */
+}
+
+/* ABEF / CDGH registers -> A..D and E..H words (native order) */
+ENG_SHANI_TARGET __attribute__((always_inline))
+static inline void eng_shani_unload(__m128i s0, __m128i s1, __m128i* abcd, __m128i* efgh) {
+    __m128i TMP = _mm_shuffle_epi32(s0, 0x1B);       /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);                /* DCHG */
+    *abcd = _mm_blend_epi16(TMP, s1, 0xF0);          /* DCBA */
+    *efgh = _mm_alignr_epi8(s1, TMP, 8);             /* HGFE */
+}
+
+ENG_SHANI_TARGET
+static void eng_sha256_blocks_shani(uint32_t st[8], const uint8_t* p, size_t nblocks) {
+    __m128i S0, S1, A, E;
+    eng_shani_load(st, &S0, &S1);
+    eng_shani_rounds(&S0, &S1, p, nblocks);
+    eng_shani_unload(S0, S1, &A, &E);
+    _mm_storeu_si128((__m128i*)&st[0], A);
+    _mm_storeu_si128((__m128i*)&st[4], E);
+}
+
+/* Whole HMAC in one function: no state round trips through memory between the inner blocks,
+ * the inner digest goes big-endian straight into the outer block. */
+ENG_SHANI_TARGET
+static void eng_hmac_sha256_shani(const uint32_t istate[8], const uint32_t ostate[8],
+                                  const uint8_t* p, size_t n, uint8_t out[32]) {
+    const __m128i BSWAP = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+    __m128i S0, S1, A, E;
+    eng_shani_load(istate, &S0, &S1);
+    size_t full = n / 64;
+    if (full) eng_shani_rounds(&S0, &S1, p, full);
+    size_t rem = n - full * 64;
+    uint8_t tail[128];
+    memcpy(tail, p + full * 64, rem);
+    tail[rem] = 0x80;
+    size_t tl = (rem < 56) ? 64 : 128;
+    memset(tail + rem + 1, 0, tl - rem - 1 - 8);
+    uint64_t bits = ((uint64_t)n + 64) * 8;
+    for (int i = 0; i < 8; i++) tail[tl - 8 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    eng_shani_rounds(&S0, &S1, tail, tl / 64);
+    eng_shani_unload(S0, S1, &A, &E);
+    uint8_t blk[64];
+    _mm_storeu_si128((__m128i*)blk, _mm_shuffle_epi8(A, BSWAP));
+    _mm_storeu_si128((__m128i*)(blk + 16), _mm_shuffle_epi8(E, BSWAP));
+    memset(blk + 32, 0, 32);
+    blk[32] = 0x80;
+    blk[62] = 0x03;   /* (64 + 32) * 8 = 768 bits */
+    eng_shani_load(ostate, &S0, &S1);
+    eng_shani_rounds(&S0, &S1, blk, 1);
+    eng_shani_unload(S0, S1, &A, &E);
+    _mm_storeu_si128((__m128i*)out, _mm_shuffle_epi8(A, BSWAP));
+    _mm_storeu_si128((__m128i*)(out + 16), _mm_shuffle_epi8(E, BSWAP));
 }
 
 /* 0 unknown, 1 SHA-NI, 2 portable. Races are benign (every thread computes the same value). */
@@ -316,6 +371,11 @@ static inline void eng_hmac_finish(const eng_hmac_key* k, eng_sha256* c, uint8_t
  * the inner digest written big-endian straight into the outer block. */
 static inline void eng_hmac_sha256(const eng_hmac_key* k, const void* msg, size_t n, uint8_t out[32]) {
     const uint8_t* p = (const uint8_t*)msg;
+#ifdef ENG_SHA256_HAVE_SHANI
+    int impl = eng_sha256_impl;
+    if (__builtin_expect(impl == 0, 0)) impl = eng_sha256_detect();
+    if (impl == 1) { eng_hmac_sha256_shani(k->istate, k->ostate, p, n, out); return; }
+#endif
     uint32_t st[8];
     memcpy(st, k->istate, 32);
     size_t full = n / 64;
