@@ -416,7 +416,8 @@ class Bot:
         await self.router.start()
         from engine.orders import make_session_tag
 
-        self._build_encoders(make_session_tag(int(self.router.session)))
+        self.session_tag = make_session_tag(int(self.router.session))
+        self._build_encoders(self.session_tag)
         await self._open_order_connections()
         # market data last: the strategy starts deciding as soon as books are valid
         adapters = {Venue.parse(k): make_adapter(k, endpoints=Endpoints.from_dict(self._endpoints(k)))
@@ -480,7 +481,7 @@ class Bot:
         sent = self.pipeline.drain_sent()
         if sent:
             self.counters.orders_sent += len(sent)
-            self.router.on_sent(sent)
+            self._register_sent(sent)
         rejects = self.pipeline.drain_rejects()
         if rejects:
             self.counters.rejects += len(rejects)
@@ -489,6 +490,21 @@ class Bot:
         self.counters.ticks = self.pipeline.stats["hot"]
         self.counters.fills = len(self.router.state.fill_ids)
         self.reporter.on_ticks(self.counters.ticks)
+
+    def _register_sent(self, records: list[dict[str, Any]]) -> None:
+        """Record orders the compiled path already wrote, under the client order id the encoder put on the
+        wire (engine.orders.client_order_id), so acks/user-stream reports find them in the router's State.
+        (Router.on_sent derives ids with its own hp<session>x<id> scheme, which the encoders do not send.)"""
+        from engine.orders import client_order_id
+
+        state = self.router.state
+        for d in records:
+            if d["kind"] != 1:
+                continue
+            oid = client_order_id(d["venue"], self.session_tag, d["client_id"])
+            if state.get(oid) is None:
+                state.new_order(oid, d["client_id"], d["venue"], d["inst"], d["side"], d["ord_type"], d["tif"],
+                                d["flags"], d["px"], d["sz"])
 
     async def _warmup(self, period_s: float) -> None:
         """Keep the rarely taken order path warm: encode+sign a dummy order per instrument through the same
