@@ -70,8 +70,10 @@ class Faults:
                 del self.active[name]
             else:
                 p["count"] = n
-        self.fired(name, **{k: v for k, v in p.items() if k != "count"},
-                   **({"symbol": symbol} if symbol else {}))
+        detail = {k: v for k, v in p.items() if k != "count"}
+        if symbol:
+            detail["symbol"] = symbol
+        self.fired(name, **detail)
         return p
 
     def take_order_fault(self) -> tuple[str, dict[str, Any]] | None:

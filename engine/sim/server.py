@@ -5,7 +5,7 @@ tick-to-trade probe. Venue modules subclass ``VenueServer``."""
 from __future__ import annotations
 
 import asyncio
-import os
+import logging
 import random
 import time
 from collections import deque
@@ -19,6 +19,7 @@ from engine.sim.market import SyntheticMarket
 from engine.sim.matching import Engine, Fill, Market, Order
 
 perf_ns = time.perf_counter_ns
+log = logging.getLogger("engine.sim")
 
 
 class Conn:
@@ -150,6 +151,7 @@ class VenueServer:
         self.tasks: list[asyncio.Task] = []
         self.last_quote_send_ns = 0
         self.paused = False
+        self.loop_errors = 0
         self.t2t_samples: list[int] = []
         self.started_ms = int(time.time() * 1000)
         self.rng = random.Random(f"{self.cfg.seed}:{self.key}:ids")
@@ -289,6 +291,18 @@ class VenueServer:
             await self.runner.cleanup()
 
     async def _market_loop(self) -> None:
+        while True:
+            try:
+                await self._market_loop_inner()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # a simulator bug must be loud but must not freeze the market for the test run
+                log.exception("sim %s: market loop failed; restarting", self.key)
+                self.loop_errors += 1
+                await asyncio.sleep(0.01)
+
+    async def _market_loop_inner(self) -> None:
         rate = self.cfg.quote_rate
         markets = list(self.engine.markets.values())
         t0 = time.monotonic()
