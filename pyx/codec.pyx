@@ -229,3 +229,20 @@ cdef class Decoder:
             for i in range(loops):
                 rc = self.decode(p, n, i)
         return rc
+
+
+cdef extern from "engine/codec.h" nogil:
+    int eng_dec_fast(const char* s, size_t n, int32_t exp, int64_t* units, uint8_t* dec_out)
+
+
+def _test_parse_decimal(data: bytes, int exp, bint fast) -> tuple:
+    """Test shim: ``(rc, units, decimals)`` from the decoder's fast decimal parser (``fast``) or
+    from eng_parse_decimal (include/engine/decimal.h); both must agree on every input."""
+    cdef int64_t units = 0
+    cdef uint8_t dec = 0
+    cdef int rc
+    if fast:
+        rc = eng_dec_fast(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data), exp, &units, &dec)
+    else:
+        rc = eng_parse_decimal(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data), exp, &units, &dec)
+    return (rc, units, dec) if rc == 0 else (rc, None, None)

@@ -138,10 +138,44 @@ static inline int eng_jv_str(const eng_jv* v, const char* lit, size_t n) {
 }
 #define ENG_JV_IS(v, lit) eng_jv_str((v), (lit), sizeof(lit) - 1)
 
+/* eng_parse_decimal (decimal.h) with a fast path for inputs of <= 18 bytes, which cannot
+ * overflow before scaling, and a multiply-overflow check instead of a 64-bit division.
+ * Same results and return codes (tests/test_codec.py compares both on random inputs). */
+static inline int eng_dec_fast(const char* s, size_t n, int32_t exp, int64_t* units, uint8_t* dec_out) {
+    if (n == 0 || n > 18 || s[0] == '-' || exp < 0 || exp > 18)
+        return eng_parse_decimal(s, n, exp, units, dec_out);
+    const char* p = s;
+    const char* e = s + n;
+    int64_t v = 0;
+    while (p < e && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+    int ndig = (int)(p - s);
+    int dec = 0;
+    if (p < e && *p == '.') {
+        p++;
+        const char* f = p;
+        const char* stop = (e - f > exp) ? f + exp : e;
+        while (p < stop && (unsigned)(*p - '0') < 10u) v = v * 10 + (*p++ - '0');
+        if (p == stop) {
+            while (p < e && *p == '0') p++;           /* zeros beyond exp are accepted */
+            if (p < e && (unsigned)(*p - '0') < 10u) return ENG_ERR_PRECISION;
+        }
+        dec = (int)(p - f);
+        if (dec == 0) return ENG_ERR_NUMBER;
+        ndig += dec;
+    }
+    if (p != e || ndig == 0) return ENG_ERR_NUMBER;
+    int scale = exp - (dec < exp ? dec : exp);
+    int64_t r;
+    if (__builtin_mul_overflow(v, ENG_POW10[scale], &r)) return ENG_ERR_OVERFLOW;
+    *units = r;
+    *dec_out = (uint8_t)dec;
+    return ENG_OK;
+}
+
 static inline int eng_dec(const eng_jv* v, int32_t exp, int64_t* units, uint8_t* dec) {
     if (v->t != ENG_JT_STR) return v->t == ENG_JT_NONE ? ENG_ERR_MISSING : ENG_ERR_TYPE;
     if (v->esc) return ENG_ERR_NUMBER;
-    return eng_parse_decimal(v->p, v->n, exp, units, dec);
+    return eng_dec_fast(v->p, v->n, exp, units, dec);
 }
 
 /* Like eng_parse_decimal but rounds half-up past exp instead of failing (mark/index prices). */
@@ -305,12 +339,15 @@ enum { BN_e, BN_E, BN_T, BN_s, BN_u, BN_U, BN_pu, BN_b, BN_B, BN_a, BN_A, BN_p, 
 enum { BNK_NONE = 0, BNK_QUOTE, BNK_DEPTH, BNK_TRADE, BNK_AGG, BNK_MARK };
 
 typedef struct eng_bn {
-    eng_jv v[BN_N];
-    eng_lvl_field lb, la;
-    const eng_sym* sym;
+    uint32_t have;                 /* bit f: v[f] was set (v[] is not zeroed: hot path) */
     int kind;
     int sym_unknown;
+    const eng_sym* sym;
+    eng_lvl_field lb, la;
+    eng_jv v[BN_N];
 } eng_bn;
+
+static const eng_jv ENG_JV_NONE = {0, 0, 0, 0, 0, 0};
 
 static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
     int rc = eng_j_open(j, '{', '}');
@@ -352,8 +389,10 @@ static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
             rc = eng_levels_field(c, j, st->sym, f == BN_b ? c->bids : c->asks, lf, depth + 1);
             if (rc) ENG_FAIL(c, rc, f == BN_b ? "b: bad bid levels" : "a: bad ask levels");
             st->v[f].t = ENG_JT_ARR;
+            st->have |= 1u << f;
         } else if (f >= 0) {
             if ((rc = eng_j_val(j, &st->v[f], depth + 1))) ENG_FAIL(c, rc, "invalid JSON value");
+            st->have |= 1u << f;
             if (f == BN_e) {
                 const eng_jv* e = &st->v[BN_e];
                 if (ENG_JV_IS(e, "bookTicker")) st->kind = BNK_QUOTE;
@@ -377,9 +416,11 @@ static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
     return ENG_OK;
 }
 
+#define ENG_BNV(st, f) (((st)->have >> (f)) & 1u ? &(st)->v[f] : &ENG_JV_NONE)
+
 static inline int eng_bn_exch_ts(eng_codec* c, const eng_bn* st, int prefer_T, int64_t* ts) {
-    const eng_jv* v = prefer_T ? &st->v[BN_T] : &st->v[BN_E];
-    if (v->t == ENG_JT_NONE) v = prefer_T ? &st->v[BN_E] : &st->v[BN_T];
+    const eng_jv* v = prefer_T ? ENG_BNV(st, BN_T) : ENG_BNV(st, BN_E);
+    if (v->t == ENG_JT_NONE) v = prefer_T ? ENG_BNV(st, BN_E) : ENG_BNV(st, BN_T);
     *ts = 0;
     if (v->t == ENG_JT_NONE) return ENG_OK;
     ENG_TRY(c, eng_j_ms_to_ns(v, ts), "E/T: bad timestamp");
@@ -388,32 +429,37 @@ static inline int eng_bn_exch_ts(eng_codec* c, const eng_bn* st, int prefer_T, i
 
 static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     eng_bn st;
-    memset(&st, 0, sizeof(st));
+    st.have = 0;
+    st.kind = BNK_NONE;
+    st.sym_unknown = 0;
+    st.sym = NULL;
+    st.lb.done = st.la.done = 0;
+    st.lb.n = st.la.n = 0;
+    st.lb.raw.t = st.la.raw.t = ENG_JT_NONE;
     if (*j->p != '{') return eng_top_not_object(c, j);
     int rc = eng_bn_obj(c, j, &st, 0);
     if (rc) return rc;
     if ((rc = eng_j_end(j))) ENG_FAIL(c, rc, "bytes after the JSON value");
-    eng_jv* v = st.v;
     if (st.kind == BNK_NONE) {
         /* spot bookTicker carries no "e" */
-        if (v[BN_u].t && v[BN_s].t && v[BN_b].t == ENG_JT_STR && v[BN_B].t && v[BN_a].t == ENG_JT_STR && v[BN_A].t)
+        if (ENG_BNV(&st, BN_u)->t && ENG_BNV(&st, BN_s)->t && ENG_BNV(&st, BN_b)->t == ENG_JT_STR && ENG_BNV(&st, BN_B)->t && ENG_BNV(&st, BN_a)->t == ENG_JT_STR && ENG_BNV(&st, BN_A)->t)
             st.kind = BNK_QUOTE;
         else
             ENG_FAIL(c, ENG_ERR_UNSUPPORTED, "not a hot Binance shape");
     }
-    if (v[BN_s].t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "s: symbol missing");
+    if (ENG_BNV(&st, BN_s)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "s: symbol missing");
     if (st.sym_unknown || !st.sym) ENG_FAIL(c, ENG_ERR_UNKNOWN_SYMBOL, "s: symbol not registered");
     const eng_sym* s = st.sym;
     uint8_t d;
     switch (st.kind) {
     case BNK_QUOTE: {
         eng_quote q;
-        ENG_TRY(c, eng_dec(&v[BN_b], s->px_exp, &q.bid_px, &d), "b: bid price");
-        ENG_TRY(c, eng_dec(&v[BN_B], s->sz_exp, &q.bid_sz, &d), "B: bid size");
-        ENG_TRY(c, eng_dec(&v[BN_a], s->px_exp, &q.ask_px, &d), "a: ask price");
-        ENG_TRY(c, eng_dec(&v[BN_A], s->sz_exp, &q.ask_sz, &d), "A: ask size");
-        if (v[BN_u].t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "u: update id missing");
-        ENG_TRY(c, eng_j_int(&v[BN_u], &q.update_id), "u: update id");
+        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_b), s->px_exp, &q.bid_px, &d), "b: bid price");
+        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_B), s->sz_exp, &q.bid_sz, &d), "B: bid size");
+        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_a), s->px_exp, &q.ask_px, &d), "a: ask price");
+        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_A), s->sz_exp, &q.ask_sz, &d), "A: ask size");
+        if (ENG_BNV(&st, BN_u)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "u: update id missing");
+        ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_u), &q.update_id), "u: update id");
         ENG_TRY(c, eng_bn_exch_ts(c, &st, 0, &q.exch_ts_ns), "E/T: bad timestamp");
         q.recv_ts_ns = recv_ns;
         q.venue = c->venue;
@@ -424,11 +470,11 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     case BNK_DEPTH: {
         eng_depth dp;
         memset(&dp, 0, sizeof(dp));
-        if (v[BN_U].t == ENG_JT_NONE || v[BN_u].t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "U/u: update ids missing");
-        ENG_TRY(c, eng_j_int(&v[BN_U], &dp.first_id), "U: first update id");
-        ENG_TRY(c, eng_j_int(&v[BN_u], &dp.last_id), "u: last update id");
+        if (ENG_BNV(&st, BN_U)->t == ENG_JT_NONE || ENG_BNV(&st, BN_u)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "U/u: update ids missing");
+        ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_U), &dp.first_id), "U: first update id");
+        ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_u), &dp.last_id), "u: last update id");
         dp.prev_id = -1;
-        if (v[BN_pu].t != ENG_JT_NONE) ENG_TRY(c, eng_j_int(&v[BN_pu], &dp.prev_id), "pu: previous update id");
+        if (ENG_BNV(&st, BN_pu)->t != ENG_JT_NONE) ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_pu), &dp.prev_id), "pu: previous update id");
         ENG_TRY(c, eng_levels_finish(c, s, c->bids, &st.lb, 1), "b: bad bid levels");
         ENG_TRY(c, eng_levels_finish(c, s, c->asks, &st.la, 1), "a: bad ask levels");
         ENG_TRY(c, eng_bn_exch_ts(c, &st, 0, &dp.exch_ts_ns), "E/T: bad timestamp");
@@ -446,14 +492,14 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     case BNK_AGG: {
         eng_trade t;
         memset(&t, 0, sizeof(t));
-        ENG_TRY(c, eng_dec(&v[BN_p], s->px_exp, &t.px, &d), "p: price");
-        ENG_TRY(c, eng_dec(&v[BN_q], s->sz_exp, &t.sz, &d), "q: quantity");
-        const eng_jv* id = st.kind == BNK_TRADE ? &v[BN_t] : &v[BN_a];
+        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_p), s->px_exp, &t.px, &d), "p: price");
+        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_q), s->sz_exp, &t.sz, &d), "q: quantity");
+        const eng_jv* id = st.kind == BNK_TRADE ? ENG_BNV(&st, BN_t) : ENG_BNV(&st, BN_a);
         if (id->t != ENG_JT_NUM) ENG_FAIL(c, id->t ? ENG_ERR_TYPE : ENG_ERR_MISSING, "t/a: trade id");
         ENG_TRY(c, eng_j_int(id, &t.trade_id), "t/a: trade id");
-        if (v[BN_m].t == ENG_JT_TRUE) t.side = ENG_SIDE_SELL;        /* buyer is maker: seller aggressed */
-        else if (v[BN_m].t == ENG_JT_FALSE) t.side = ENG_SIDE_BUY;
-        else ENG_FAIL(c, v[BN_m].t ? ENG_ERR_TYPE : ENG_ERR_MISSING, "m: buyer-is-maker flag");
+        if (ENG_BNV(&st, BN_m)->t == ENG_JT_TRUE) t.side = ENG_SIDE_SELL;        /* buyer is maker: seller aggressed */
+        else if (ENG_BNV(&st, BN_m)->t == ENG_JT_FALSE) t.side = ENG_SIDE_BUY;
+        else ENG_FAIL(c, ENG_BNV(&st, BN_m)->t ? ENG_ERR_TYPE : ENG_ERR_MISSING, "m: buyer-is-maker flag");
         ENG_TRY(c, eng_bn_exch_ts(c, &st, 1, &t.exch_ts_ns), "E/T: bad timestamp");
         t.recv_ts_ns = recv_ns;
         t.venue = c->venue;
@@ -466,24 +512,24 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     case BNK_MARK: {
         eng_mark m;
         memset(&m, 0, sizeof(m));
-        ENG_TRY(c, eng_dec_round(&v[BN_p], s->px_exp, &m.mark_px), "p: mark price");
+        ENG_TRY(c, eng_dec_round(ENG_BNV(&st, BN_p), s->px_exp, &m.mark_px), "p: mark price");
         m.mask = ENG_TK_MARK_PX;
-        if (v[BN_i].t != ENG_JT_NONE) {
-            ENG_TRY(c, eng_dec_round(&v[BN_i], s->px_exp, &m.index_px), "i: index price");
+        if (ENG_BNV(&st, BN_i)->t != ENG_JT_NONE) {
+            ENG_TRY(c, eng_dec_round(ENG_BNV(&st, BN_i), s->px_exp, &m.index_px), "i: index price");
             m.mask |= ENG_TK_INDEX_PX;
         }
-        if (v[BN_r].t == ENG_JT_STR && v[BN_r].n > 0) {   /* "" for delivery contracts */
-            ENG_TRY(c, eng_j_double(&v[BN_r], &m.funding_rate), "r: funding rate");
+        if (ENG_BNV(&st, BN_r)->t == ENG_JT_STR && ENG_BNV(&st, BN_r)->n > 0) {   /* "" for delivery contracts */
+            ENG_TRY(c, eng_j_double(ENG_BNV(&st, BN_r), &m.funding_rate), "r: funding rate");
             m.mask |= ENG_TK_FUNDING;
-        } else if (v[BN_r].t != ENG_JT_NONE && v[BN_r].t != ENG_JT_STR) {
+        } else if (ENG_BNV(&st, BN_r)->t != ENG_JT_NONE && ENG_BNV(&st, BN_r)->t != ENG_JT_STR) {
             ENG_FAIL(c, ENG_ERR_TYPE, "r: funding rate");
         }
-        if (v[BN_T].t != ENG_JT_NONE) {
-            ENG_TRY(c, eng_j_int(&v[BN_T], &m.next_funding_ms), "T: next funding time");
+        if (ENG_BNV(&st, BN_T)->t != ENG_JT_NONE) {
+            ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_T), &m.next_funding_ms), "T: next funding time");
             if (m.next_funding_ms < 0) ENG_FAIL(c, ENG_ERR_NEGATIVE, "T: next funding time");
             if (m.next_funding_ms > 0) m.mask |= ENG_TK_NEXT_FUNDING;
         }
-        if (v[BN_E].t != ENG_JT_NONE) ENG_TRY(c, eng_j_ms_to_ns(&v[BN_E], &m.exch_ts_ns), "E: event time");
+        if (ENG_BNV(&st, BN_E)->t != ENG_JT_NONE) ENG_TRY(c, eng_j_ms_to_ns(ENG_BNV(&st, BN_E), &m.exch_ts_ns), "E: event time");
         m.recv_ts_ns = recv_ns;
         m.venue = c->venue;
         m.inst = s->inst;

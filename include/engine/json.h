@@ -49,6 +49,13 @@ static inline int eng_j_hex(char ch) {
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
 }
 
+/* bytes that end the fast run of a string: '"', '\\' and control bytes */
+static const uint8_t ENG_J_STRSTOP[256] = {
+    1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,
+    0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,0,0,0,
+};
+
 /* At '"'. Sets *s and *n to the raw contents, *esc to 1 if it contains an escape. */
 static inline int eng_j_str(eng_jcur* c, const char** s, size_t* n, int* esc) {
     const char* p = c->p + 1;
@@ -56,6 +63,11 @@ static inline int eng_j_str(eng_jcur* c, const char** s, size_t* n, int* esc) {
     const char* start = p;
     int has_esc = 0;
     while (p < e) {
+        while (e - p >= 4 && !(ENG_J_STRSTOP[(unsigned char)p[0]] | ENG_J_STRSTOP[(unsigned char)p[1]] |
+                               ENG_J_STRSTOP[(unsigned char)p[2]] | ENG_J_STRSTOP[(unsigned char)p[3]]))
+            p += 4;
+        while (p < e && !ENG_J_STRSTOP[(unsigned char)*p]) p++;
+        if (p >= e) break;
         unsigned char ch = (unsigned char)*p;
         if (ch == '"') {
             *s = start;
@@ -215,6 +227,14 @@ static inline int eng_j_key(eng_jcur* c, const char** k, size_t* kn) {
     int esc;
     if (c->p >= c->end) return ENG_ERR_TRUNCATED;
     if (*c->p != '"') return ENG_ERR_PARSE;
+    /* fast path for one-byte keys followed directly by ':' (Binance: "b":, "u":) */
+    if (c->end - c->p > 4 && c->p[2] == '"' && c->p[3] == ':' && !ENG_J_STRSTOP[(unsigned char)c->p[1]]) {
+        *k = c->p + 1;
+        *kn = 1;
+        c->p += 4;
+        eng_j_ws(c);
+        return ENG_OK;
+    }
     int rc = eng_j_str(c, k, kn, &esc);
     if (rc) return rc;
     eng_j_ws(c);
