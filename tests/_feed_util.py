@@ -1,14 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Helpers for the feed tests: a Python stand-in for ``Pipeline.feed`` (Decoder -> Book) and an
-independent string-keyed reference book."""
+"""Helpers for the feed tests: wiring of the compiled Pipeline for tests and an independent
+string-keyed reference book."""
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-
-from engine.instruments import Instrument
-
-EV_DEPTH = 2
 
 
 def units_str(units: int, exp: int, dec: int) -> str:
@@ -17,30 +13,32 @@ def units_str(units: int, exp: int, dec: int) -> str:
     return f"{q:.{dec}f}"
 
 
-class DirectPipeline:
-    """``feed(conn, venue, frame, recv_ns) -> rc`` through the compiled Decoder and Book, with the
-    decoded levels re-formatted to the venue's strings (so checksums are recomputed by the Book)."""
+def build_pipeline(table: Any, strategy: Any = None, capacity: int = 5000, risk: Any = None
+                   ) -> tuple[Any, dict[int, Any], Any]:
+    """Context + Strategy + RiskGate + Pipeline with one Decoder per venue and one Book per
+    instrument (sync rule from the venue adapter). Returns (pipeline, books by id, ctx)."""
+    from engine.book import Book
+    from engine.codec import Decoder
+    from engine.exchanges import make_adapter
+    from engine.pipeline import Pipeline
+    from engine.risk import RiskGate
+    from engine.strategy import Context, Strategy
 
-    def __init__(self, decoders: dict[int, Any], books: dict[int, Any], insts: dict[int, Instrument]) -> None:
-        self.decoders, self.books, self.insts = decoders, books, insts
-        self.kinds: dict[int, int] = {}
-
-    def feed(self, conn_id: int, venue: int, frame: bytes, recv_ns: int = 0) -> int:
-        kind, d = self.decoders[venue].decode_py(frame, recv_ns)
-        if kind < 0:
-            return kind
-        self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        if kind != EV_DEPTH:
-            return kind
-        book = self.books.get(d["inst"])
-        if book is None:
-            return kind
-        i = self.insts[d["inst"]]
-        bids = [(units_str(p, i.px_exp, pd), units_str(s, i.sz_exp, sd)) for p, s, pd, sd in d["bids"]]
-        asks = [(units_str(p, i.px_exp, pd), units_str(s, i.sz_exp, sd)) for p, s, pd, sd in d["asks"]]
-        rc = book.apply(bool(d["is_snapshot"]), bids, asks, d["first_id"], d["last_id"], d["prev_id"],
-                        d["checksum"] if d["has_checksum"] else None)
-        return rc if rc < 0 else kind
+    ctx = Context()
+    for i in table:
+        ctx.add_instrument(i)
+    pipe = Pipeline(ctx, strategy if strategy is not None else Strategy(), risk if risk is not None else RiskGate())
+    decoders: dict[int, Any] = {}
+    books: dict[int, Any] = {}
+    for i in table:
+        dec = decoders.get(int(i.venue))
+        if dec is None:
+            dec = decoders[int(i.venue)] = Decoder(int(i.venue))
+            pipe.add_feed(int(i.venue), dec)
+        dec.add_instrument(i)
+        books[i.id] = Book(i, make_adapter(i.venue).sync, capacity=capacity)
+        pipe.add_book(books[i.id])
+    return pipe, books, ctx
 
 
 class RefBook:

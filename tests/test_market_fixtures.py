@@ -10,25 +10,18 @@ from typing import Any
 import orjson
 import pytest
 
-from engine.book import Book
-from engine.codec import Decoder
 from engine.exchanges import make_adapter
 from engine.instruments import Instrument, InstrumentTable, Venue
 from engine.recorder import KIND_TEXT, convert_fixture, read, replay_into
 
-from _feed_util import DirectPipeline, RefBook, same_levels
+from _feed_util import RefBook, build_pipeline, same_levels
 
 ENG_ERR_CHECKSUM = -31
 
 
-def make_pipeline(table: InstrumentTable) -> tuple[DirectPipeline, dict[tuple[int, str], Any]]:
-    decoders: dict[int, Decoder] = {}
-    books: dict[int, Book] = {}
-    for i in table:
-        dec = decoders.setdefault(int(i.venue), Decoder(int(i.venue)))
-        dec.add_instrument(i)
-        books[i.id] = Book(i, make_adapter(i.venue).sync, capacity=5000)
-    pipe = DirectPipeline(decoders, books, table.by_id)
+def make_pipeline(table: InstrumentTable) -> tuple[Any, dict[tuple[int, str], Any]]:
+    """The compiled Pipeline (Decoder -> Book -> empty Strategy -> RiskGate)."""
+    pipe, books, _ = build_pipeline(table)
     return pipe, {(int(i.venue), i.symbol): books[i.id] for i in table}
 
 
