@@ -176,9 +176,11 @@ def b36(n: int) -> str:
             return out
 
 
-def client_order_id(session: int, client_id: int) -> str:
-    """``hp`` + base36(session) + ``x`` + base36(client id): alphanumeric, <= 32 chars on every venue."""
-    return f"hp{b36(session)}x{b36(client_id)}"
+def client_order_id(session: int, client_id: int, venue: int = int(Venue.BINANCE_USDM)) -> str:
+    """The id the compiled encoders send: ``hp`` + session tag (base36 of the persisted session
+    counter) + ``Z`` + base36(client id) (engine.orders.client_order_id); fits every venue."""
+    from engine.orders import client_order_id as coid, make_session_tag
+    return coid(venue, make_session_tag(session), client_id)
 
 
 @dataclass
@@ -246,6 +248,7 @@ class Router:
         self.listen_key_keepalive_s = listen_key_keepalive_s
         self.reconcile_every_s = reconcile_every_s
         self.session = 0
+        self.session_tag = ""
         self._next_id = ROUTER_ID_BASE
         self._ready = asyncio.Event()
         self._killed = False
@@ -269,6 +272,8 @@ class Router:
             self.session = await self.store.next_session()
         else:
             self.session = int(time.time())
+        from engine.orders import make_session_tag
+        self.session_tag = make_session_tag(self.session)
         for v, cfg in self._configs.items():
             ep = cfg.endpoints if isinstance(cfg.endpoints, Endpoints) else Endpoints.from_dict(dict(cfg.endpoints))
             clock = ClockSync()
@@ -390,7 +395,7 @@ class Router:
         if ord_type == 1 and px <= 0:
             raise ValueError("limit order needs a price")
         cid = client_id if client_id is not None else self.new_client_id()
-        oid = client_order_id(self.session, cid)
+        oid = client_order_id(self.session, cid, int(ins.venue))
         if rv.limiter.delay(1, True) > 0:
             self._local_reject("rate_limited")
             return None
@@ -495,11 +500,11 @@ class Router:
     def _apply_report(self, rv: _Venue, r: OrderReport) -> None:
         o = self.state.get(r.client_oid)
         if o is None:
-            if not r.client_oid.startswith("hp") or r.inst < 0 or r.side == 0 or not r.sz:
+            if _parse_cid(r.client_oid) is None or r.inst < 0 or r.side == 0 or not r.sz:
                 self._event("foreign_order", client_oid=r.client_oid, venue_order_id=r.venue_order_id)
                 return
             # ours but unknown locally (crash before it was persisted): adopt it
-            cid = _parse_cid(r.client_oid)
+            cid = _parse_cid(r.client_oid) or 0
             o = self.state.new_order(r.client_oid, cid, int(rv.venue), r.inst, r.side, r.ord_type,
                                      r.tif, r.flags, r.px or 0, r.sz)
             self._event("adopted", client_oid=r.client_oid)
@@ -587,13 +592,24 @@ class Router:
             d = r if isinstance(r, dict) else dict(zip(
                 ("client_id", "venue", "inst", "kind", "side", "ord_type", "tif", "px", "sz",
                  "t_recv", "t_send"), r))
-            if d["kind"] != 1:
-                continue
-            oid = client_order_id(self.session, int(d["client_id"]))
-            if self.state.get(oid) is None:
-                self.state.new_order(oid, int(d["client_id"]), int(d["venue"]), int(d["inst"]),
-                                     int(d["side"]), int(d["ord_type"]), int(d["tif"]),
-                                     int(d.get("flags", 0)), int(d["px"]), int(d["sz"]))
+            kind = int(d["kind"])
+            venue = Venue(int(d["venue"]))
+            rv = self.venues.get(venue)
+            if kind == 1:
+                oid = client_order_id(self.session, int(d["client_id"]), int(venue))
+                if self.state.get(oid) is None:
+                    self.state.new_order(oid, int(d["client_id"]), int(venue), int(d["inst"]),
+                                         int(d["side"]), int(d["ord_type"]), int(d["tif"]),
+                                         int(d.get("flags", 0)), int(d["px"]), int(d["sz"]))
+            else:
+                o = self.state.by_client_id.get(int(d.get("target_id", d["client_id"])))
+                oid = o.client_oid if o is not None else ""
+            if rv is not None and oid and rv.ws_up:
+                # the compiled path wrote it on the order WebSocket: expect an ack by request id
+                from engine.orders import request_id
+                rid = request_id(kind, self.session_tag, int(d["client_id"]))
+                op = {1: "place", 2: "cancel", 3: "amend"}.get(kind, "cancel")
+                rv.pending_ws[rid] = (oid, op, time.monotonic() + self.order_timeout_s)
 
     def on_cold_frame(self, conn_id: int, payload: bytes, rc: int, inst: int, recv_ns: int) -> None:
         """Frames of an order connection the compiled path did not take (acks of its orders)."""
@@ -666,7 +682,15 @@ class Router:
         rid, rep = got
         ent = rv.pending_ws.pop(rid, None)
         if ent is None:
-            return
+            from engine.orders import parse_request_id
+            parsed = parse_request_id(rid)
+            if parsed is None or parsed[1] != self.session_tag:
+                return
+            kind, _tag, cid = parsed
+            o = self.state.by_client_id.get(cid)
+            if o is None:
+                return
+            ent = (o.client_oid, {1: "place", 2: "cancel", 3: "amend"}.get(kind, "cancel"), 0.0)
         o = self.state.get(ent[0])
         if o is not None:
             self._on_reply(rv, o, ent[1], rep)
@@ -917,8 +941,8 @@ class Router:
         }
 
 
-def _parse_cid(oid: str) -> int:  # noqa: E302
-    try:
-        return int(oid.rsplit("x", 1)[1], 36)
-    except (IndexError, ValueError):
-        return 0
+def _parse_cid(oid: str) -> int | None:
+    """Engine client id inside one of our client order ids, None for foreign orders."""
+    from engine.orders import parse_client_order_id
+    got = parse_client_order_id(oid)
+    return None if got is None else got[1]
