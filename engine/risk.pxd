@@ -47,6 +47,7 @@ cdef extern from "engine/risk.h" nogil:
     void eng_risk_init(eng_risk* r)
     void eng_risk_limits_unlimited(eng_risk_limits* l)
     int eng_risk_check(eng_risk* r, eng_ctx* ctx, const eng_intent* it, int64_t now_ns)
+    void eng_risk_release(eng_risk* r, eng_ctx* ctx, const eng_intent* it)
 
 
 @cython.final
@@ -54,3 +55,4 @@ cdef class RiskGate:
     cdef eng_risk* r                  # owned, calloc'ed once
 
     cdef int check(self, eng_ctx* ctx, const eng_intent* it, int64_t now_ns) noexcept nogil
+    cdef void release(self, eng_ctx* ctx, const eng_intent* it) noexcept nogil

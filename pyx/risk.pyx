@@ -77,6 +77,9 @@ cdef class RiskGate:
     cdef int check(self, eng_ctx* ctx, const eng_intent* it, int64_t now_ns) noexcept nogil:
         return eng_risk_check(self.r, ctx, it, now_ns)
 
+    cdef void release(self, eng_ctx* ctx, const eng_intent* it) noexcept nogil:
+        eng_risk_release(self.r, ctx, it)
+
     def set_limits(self, int inst, *, max_order_sz=None, max_notional=None, max_position=None,
                    band_bps=None, max_book_age_ns=None, check_steps=True):
         """Configure (replace) the limits of instrument ``inst``; None = no limit for that check.

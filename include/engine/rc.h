@@ -27,3 +27,5 @@
 #define ENG_ERR_CROSSED       -32  /* best bid >= best ask after an update */
 #define ENG_ERR_STALE_UPDATE  -33  /* update older than the book: drop, not an error */
 #define ENG_ERR_NOT_SYNCED    -34  /* book has no snapshot yet */
+/* order path */
+#define ENG_ERR_TRANSPORT     -40  /* order transport closed or its write failed: order not sent */

@@ -186,3 +186,14 @@ static inline int eng_risk_check(eng_risk* r, eng_ctx* ctx, const eng_intent* it
     r->passed++;
     return ENG_RISK_OK;
 }
+
+/* Undo the reservation of an accepted NEW intent that was not sent after all (encode error, no
+ * capacity, transport down): the open-order counters go back; the rate token is not refunded. */
+static inline void eng_risk_release(eng_risk* r, eng_ctx* ctx, const eng_intent* it) {
+    if (it->kind != ENG_INTENT_NEW || it->inst < 0 || it->inst >= ENG_MAX_INSTRUMENTS) return;
+    eng_position* p = &ctx->pos[it->inst];
+    if (r->open_orders > 0) r->open_orders--;
+    if (p->open_orders > 0) p->open_orders--;
+    if (it->side == ENG_SIDE_BUY) p->open_buy_sz = p->open_buy_sz > it->sz ? p->open_buy_sz - it->sz : 0;
+    else p->open_sell_sz = p->open_sell_sz > it->sz ? p->open_sell_sz - it->sz : 0;
+}
