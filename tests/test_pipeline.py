@@ -1,0 +1,394 @@
+# SPDX-License-Identifier: Apache-2.0
+"""engine.pipeline: frame -> decode -> book -> strategy -> risk -> encode -> send, with real fixture
+frames, a loopback picows order transport and a loopback market-data listener."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import tracemalloc
+from collections import Counter
+
+import orjson
+import pytest
+
+from engine.book import Book
+from engine.codec import Decoder
+from engine.errors import StrategyError, rc_name
+from engine.instruments import Instrument, Venue
+from engine.orders import OrderEncoder
+from engine.pipeline import HotListener, Pipeline
+from engine.risk import RiskGate
+from engine.strategy import Context, PyStrategy
+
+from _codec_util import recording_frames
+from _hotpath_util import build_test_strategy
+
+BTC = Instrument(0, Venue.BINANCE_SPOT, "BTCUSDT", "0.01", "0.00001")
+NKN = Instrument(1, Venue.BINANCE_SPOT, "NKNUSDT", "0.0001", "0.1", px_exp=8, sz_exp=8)
+SPOT = int(Venue.BINANCE_SPOT)
+ERR_NOT_SYNCED, ERR_STALE, ERR_UNSUPPORTED = -34, -33, -20
+
+
+def quote_frame(bid: str = "65000.00", ask: str = "65000.01", u: int = 1, sym: str = "BTCUSDT") -> bytes:
+    return (f'{{"u":{u},"s":"{sym}","b":"{bid}","B":"1.50000","a":"{ask}","A":"2.00000"}}').encode()
+
+
+@pytest.fixture(scope="module")
+def probe_mod(tmp_path_factory):
+    return build_test_strategy("probe", tmp_path_factory.mktemp("hp-cache"))
+
+
+class Handler:
+    def __init__(self):
+        self.cold: list[tuple] = []
+        self.events: list[tuple] = []
+        self.errors: list = []
+
+    def on_cold_frame(self, conn_id, payload, rc, inst, recv_ns):
+        self.cold.append((conn_id, payload, rc, inst))
+
+    def on_ws_connected(self, conn_id, transport):
+        self.events.append(("up", conn_id))
+
+    def on_ws_disconnected(self, conn_id):
+        self.events.append(("down", conn_id))
+
+    def on_strategy_error(self, conn_id, exc):
+        self.errors.append((conn_id, exc))
+
+
+def make_pipeline(strategy_factory, *, limits=None, book_for_nkn=True):
+    ctx = Context()
+    ctx.add_instrument(BTC)
+    ctx.add_instrument(NKN)
+    s = strategy_factory(ctx)
+    risk = RiskGate()
+    risk.set_limits(0, **(limits or {}))
+    risk.set_limits(1, check_steps=False)
+    p = Pipeline(ctx, s, risk)
+    dec = Decoder(SPOT)
+    dec.add_instrument(BTC)
+    dec.add_instrument(NKN)
+    p.add_feed(SPOT, dec)
+    enc = OrderEncoder(SPOT, "ws", "k" * 64, "s" * 64)
+    enc.add_instrument(BTC)
+    enc.add_instrument(NKN)
+    p.set_encoder(SPOT, enc)
+    book = None
+    if book_for_nkn:
+        book = Book(NKN, "binance_spot")
+        p.add_book(book)
+    return ctx, s, risk, p, book
+
+
+def test_fixture_replay_binance_spot(probe_mod, fixtures_dir):
+    ctx, s, risk, p, book = make_pipeline(lambda c: probe_mod.Probe(c))
+    h = Handler()
+    p.listener(3, SPOT, h)        # registers the handler for conn 3 (feed() reports cold frames to it)
+    d = fixtures_dir / "binance" / "spot"
+    frames = list(recording_frames(d / "ws_combined_NKNUSDT.jsonl"))
+    # before the snapshot every diff is cold with NOT_SYNCED and the strategy sees no book event
+    first_depth = next(f for f in frames if b"depthUpdate" in f)
+    assert p.feed(3, SPOT, first_depth) == ERR_NOT_SYNCED
+    assert h.cold[-1][2:] == (ERR_NOT_SYNCED, 1) and s.books == 0 and not ctx.top(1)["valid"]
+    snap = orjson.loads((d / "rest_depth_snapshot_NKNUSDT.json").read_bytes())
+    assert book.apply_snapshot(snap["bids"], snap["asks"], snap["lastUpdateId"]) == 0
+    h.cold.clear()
+    rcs = Counter(p.feed(3, SPOT, f) for f in frames)
+    n_depth = sum(b"depthUpdate" in f for f in frames)
+    n_quote = sum(b"@bookTicker" in f for f in frames)
+    assert rcs[2] + rcs[ERR_STALE] == n_depth and rcs[1] == n_quote and rcs[3] == 1
+    assert s.books == rcs[2] and s.quotes == n_quote and s.trades == 1
+    assert {(rc, inst) for _, _, rc, inst in h.cold} == {(ERR_STALE, 1), (ERR_UNSUPPORTED, -1)}
+    assert any(b"kline" in payload for _, payload, _, _ in h.cold)
+    # ctx.top is the book's top: same values as the book, valid, stamped
+    top = ctx.top(1)
+    (bpx, bsz), (apx, asz) = book.top_units(1)[0][0], book.top_units(1)[1][0]
+    assert top["valid"] and (top["bid_px"], top["ask_px"]) == (bpx, apx)
+    assert p.stats["hot"] == rcs[1] + rcs[2] + rcs[3] and p.stats["cold"] == len(h.cold) + 1
+
+
+def test_top_only_quote_to_pending_without_transport(probe_mod):
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    s.emit_per_quote = 1
+    assert p.feed(0, SPOT, quote_frame(u=11)) == 1
+    t = ctx.top(0)
+    assert t["valid"] and (t["bid_px"], t["bid_sz"], t["ask_px"], t["ask_sz"], t["last_id"]) == \
+        (6_500_000, 150_000, 6_500_001, 200_000, 11)
+    pend = p.drain_pending()
+    assert len(pend) == 1 and p.drain_pending() == []
+    o = pend[0]
+    assert (o["kind"], o["side"], o["px"], o["sz"], o["inst"], o["venue"], o["conn_id"]) == (1, 1, 6_500_000, 1, 0, SPOT, 0)
+    assert ctx.position(0)["open_buy_sz"] == 1 and risk.open_orders == 1   # reserved by the gate
+    assert p.drain_sent() == [] and p.stats["pending"] == 1
+
+
+def test_crossed_or_empty_quote_marks_top_invalid(probe_mod):
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    p.feed(0, SPOT, quote_frame("65000.02", "65000.01"))
+    assert ctx.top(0)["valid"] is False
+
+
+def test_risk_rejects_recorded(probe_mod):
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c), limits={"max_order_sz": 1})
+    s.emit_per_quote = 3
+    p.feed(0, SPOT, quote_frame())
+    # 3 buys of size 1: all pass the size limit; now lower the band to reject
+    assert len(p.drain_pending()) == 3
+    risk.set_limits(0, band_bps=0.0001)
+    p.feed(0, SPOT, quote_frame("64000.00", "66000.00"))
+    rej = p.drain_rejects()
+    assert [r["reason_name"] for r in rej] == ["BAND"] * 3
+    assert all(r["conn_id"] == 0 and r["px"] == 6_400_000 for r in rej)
+    assert risk.rejects() == {"BAND": 3}
+
+
+def test_depth_without_book_is_cold(probe_mod, fixtures_dir):
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c), book_for_nkn=False)
+    frames = recording_frames(fixtures_dir / "binance" / "spot" / "ws_combined_NKNUSDT.jsonl")
+    f = next(f for f in frames if b"depthUpdate" in f)
+    assert p.feed(0, SPOT, f) == ERR_NOT_SYNCED and s.books == 0
+
+
+def test_malformed_frames_are_cold_not_crashes(probe_mod):
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    h = Handler()
+    p.listener(1, SPOT, h)
+    bad = [b"", b"{", b'{"u":1,"s":"BTCUSDT","b":"NaN","B":"1","a":"2","A":"1"}',
+           b'{"u":1,"s":"BTCUSDT","b":"-1.00","B":"1","a":"2","A":"1"}', b"\xff\xfe" * 10,
+           quote_frame(sym="DOGEUSDT")]
+    for f in bad:
+        assert p.feed(1, SPOT, f) < 0
+    assert len(h.cold) == len(bad) and s.quotes == 0 and not ctx.top(0)["valid"]
+
+
+def test_strategy_error_kills_and_raises(probe_mod):
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    s.emit_per_quote = 1
+    s.rc_on_quote = -5
+    with pytest.raises(StrategyError) as ei:
+        p.feed(0, SPOT, quote_frame())
+    assert rc_name(ei.value.rc) == "ENG_ERR_STRATEGY" and ctx.kill is True
+    # the intent emitted before the error went through risk with the kill switch engaged
+    assert [r["reason_name"] for r in p.drain_rejects()] == ["KILL"]
+    assert p.stats["strategy_errors"] == 1
+
+
+def test_pystrategy_through_pipeline_and_timer_fill():
+    class Py(PyStrategy):
+        def on_quote_py(self, q):
+            self.sell(q["inst"], q["ask_px"], 2)
+
+        def on_timer_py(self, now_ns):
+            self.cancel_all(0)
+
+        def on_fill_py(self, f):
+            self.buy(f["inst"], f["px"] - 1, f["sz"])
+
+    ctx, s, risk, p, _ = make_pipeline(Py)
+    p.feed(0, SPOT, quote_frame())
+    p.timer(123)
+    p.fill(0, -1, 6_500_001, 2, fee=0.01)
+    kinds = [(i["kind"], i["side"], i["px"]) for i in p.drain_pending()]
+    assert kinds == [(1, -1, 6_500_001), (4, 0, 0), (1, 1, 6_500_000)]
+    assert ctx.position(0)["sz"] == -2
+
+
+def test_wiring_validation(probe_mod):
+    ctx, s, risk, p, book = make_pipeline(lambda c: probe_mod.Probe(c))
+    with pytest.raises(ValueError):
+        p.add_feed(int(Venue.OKX), Decoder(SPOT))
+    with pytest.raises(ValueError):
+        p.set_encoder(int(Venue.OKX), OrderEncoder(SPOT, "ws", "k", "s"))
+    with pytest.raises(ValueError):
+        p.add_book(Book(NKN, "binance_spot"))
+    with pytest.raises(KeyError):
+        p.feed(0, int(Venue.OKX), b"{}")
+    with pytest.raises(ValueError):
+        p.feed(0, 9, b"{}")
+    with pytest.raises(TypeError):
+        p.listener(0, SPOT, object())
+    assert isinstance(p.listener(0, SPOT, Handler()), HotListener)
+
+
+def _run(feed, frames):
+    for f in frames:
+        feed(0, SPOT, f)
+
+
+_RUN_LINES = range(_run.__code__.co_firstlineno, _run.__code__.co_firstlineno + 3)
+
+
+def _new_blocks(before, after):
+    """Blocks allocated by the measured loop (or anything it called) and still alive; the test's
+    own bookkeeping lines and tracemalloc's are ignored."""
+    flt = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    b, a = before.filter_traces(flt), after.filter_traces(flt)
+    return [d for d in a.compare_to(b, "traceback") if d.count_diff > 0
+            and (d.traceback[0].filename != __file__ or d.traceback[0].lineno in _RUN_LINES)]
+
+
+def test_zero_python_allocations_per_hot_frame(probe_mod, fixtures_dir):
+    """Steady state: quote + depth frames through decode, book, hook, risk (rejecting) allocate nothing."""
+    ctx, s, risk, p, book = make_pipeline(lambda c: probe_mod.Probe(c))
+    quotes = [quote_frame(f"{65000 + i % 7}.00", f"{65001 + i % 7}.00", u=i) for i in range(50)]
+    s.emit_per_quote = 1
+    risk.set_limits(0, max_order_sz=None, band_bps=0.0001)     # every intent rejected -> C reject ring
+    p.bench_feed(0, SPOT, quotes, 2)                           # warm up
+    p.drain_rejects()
+    frames = quotes * 20
+    feed = p.feed
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        tracemalloc.reset_peak()
+        cur0 = tracemalloc.get_traced_memory()[0]
+        _run(feed, frames)
+        cur1, peak = tracemalloc.get_traced_memory()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert s.quotes >= 1000 and p.stats["rejected"] >= 1000
+    assert _new_blocks(before, after) == []
+    # transient allocations too: 1000 frames may not raise the peak by more than the one list
+    # iterator of the loop itself (a single object per frame would add >= 16 kB)
+    assert peak - cur0 <= 256, (peak - cur0, cur1 - cur0)
+
+
+def test_allocation_probe_detects_python_objects():
+    """The measurement above can fail: a PyStrategy builds a dict per event and is caught."""
+    class Py(PyStrategy):
+        def on_quote_py(self, q):
+            self.last = q
+
+    ctx, s, risk, p, _ = make_pipeline(Py)
+    frames = [quote_frame(u=i) for i in range(50)] * 20
+    _run(p.feed, frames[:50])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        cur0 = tracemalloc.get_traced_memory()[0]
+        _run(p.feed, frames)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak - cur0 > 256
+
+
+# ---- loopback picows: order transport + market-data listener ------------------------------------
+
+async def _order_server():
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    got: list[bytes] = []
+
+    class Srv(WSListener):
+        def on_ws_frame(self, transport, frame):
+            if frame.msg_type == WSMsgType.TEXT:
+                got.append(frame.get_payload_as_bytes())
+
+    server = await ws_create_server(lambda _req: Srv(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, port, got
+
+
+async def test_loopback_order_transport_and_listener(probe_mod):
+    from picows import WSListener, WSMsgType, ws_connect, ws_create_server
+
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    s.emit_per_quote = 1
+    osrv, oport, got = await _order_server()
+    otr, _ = await ws_connect(WSListener, f"ws://127.0.0.1:{oport}/ws-api")
+    p.set_order_transport(SPOT, otr)
+
+    # 1) feed(): order written on the transport, recorded in the sent ring
+    assert p.feed(0, SPOT, quote_frame(u=5)) == 1
+    sent = p.drain_sent()
+    assert len(sent) == 1 and sent[0]["kind"] == 1 and sent[0]["px"] == 6_500_000 and sent[0]["nbytes"] > 100
+    assert sent[0]["t_send"] >= sent[0]["t_recv"] > 0
+    for _ in range(100):
+        if got:
+            break
+        await asyncio.sleep(0.01)
+    req = json.loads(got[0])
+    assert req["method"] == "order.place" and req["params"]["symbol"] == "BTCUSDT"
+    assert req["params"]["price"] == "65000.00" and req["params"]["side"] == "BUY"
+
+    # 2) market-data server pushes frames to a compiled HotListener; orders go out in the same call
+    md_frames = [quote_frame(u=100 + i) for i in range(5)] + [b'{"result":null,"id":1}']
+
+    class MdSrv(WSListener):
+        def on_ws_connected(self, transport):
+            for f in md_frames:
+                transport.send(WSMsgType.TEXT, f)
+            transport.send(WSMsgType.PING, b"hb")
+
+    msrv = await ws_create_server(lambda _req: MdSrv(), "127.0.0.1", 0)
+    mport = msrv.sockets[0].getsockname()[1]
+    h = Handler()
+    mtr, lst = await ws_connect(lambda: p.listener(42, SPOT, h), f"ws://127.0.0.1:{mport}/stream")
+    assert isinstance(lst, HotListener) and lst.conn_id == 42
+    for _ in range(200):
+        if len(got) >= 6 and h.cold:
+            break
+        await asyncio.sleep(0.01)
+    assert h.events[0] == ("up", 42)
+    assert [c[2] for c in h.cold] == [ERR_UNSUPPORTED] and h.cold[0][1] == b'{"result":null,"id":1}'
+    sent = p.drain_sent()
+    assert len(sent) == 5 and all(x["conn_id"] == 42 for x in sent)
+    assert len(got) == 6
+    lat = p.latency
+    for stage in ("decode", "signal", "risk", "encode", "send", "tick_to_trade"):
+        assert lat.count(stage) >= 6, stage
+
+    # 3) a closed order transport: intents are kept for the router, never written or dropped
+    otr.disconnect()
+    await otr.wait_disconnected()
+    p.feed(0, SPOT, quote_frame(u=999))
+    assert p.drain_sent() == [] and len(p.drain_pending()) == 1
+
+    mtr.disconnect()
+    await mtr.wait_disconnected()
+    await asyncio.sleep(0.05)
+    assert ("down", 42) in h.events
+    for srv in (osrv, msrv):
+        srv.close()
+        await srv.wait_closed()
+
+
+async def test_zero_allocations_with_real_transport(probe_mod):
+    from picows import WSListener, ws_connect
+
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    risk.set_global(max_open_orders=None)
+    osrv, oport, got = await _order_server()
+    otr, _ = await ws_connect(WSListener, f"ws://127.0.0.1:{oport}/ws-api")
+    p.set_order_transport(SPOT, otr)
+    s.emit_per_quote = 1
+    frames = [quote_frame(u=i) for i in range(10, 60)]   # update ids vary, frames prebuilt
+    for f in frames:
+        p.feed(0, SPOT, f)
+    p.drain_sent()
+    feed = p.feed
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        tracemalloc.reset_peak()
+        cur0 = tracemalloc.get_traced_memory()[0]
+        _run(feed, frames)
+        cur1, peak = tracemalloc.get_traced_memory()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    sent = p.drain_sent()
+    assert len(sent) == len(frames)
+    assert _new_blocks(before, after) == []
+    assert peak - cur0 <= 256, (peak - cur0, cur1 - cur0)
+    otr.disconnect()
+    await otr.wait_disconnected()
+    osrv.close()
+    await osrv.wait_closed()
