@@ -44,6 +44,18 @@ cdef extern from *:
     """
     void eng_civil(int64_t z, int* y, int* m, int* d) nogil
 
+cdef extern from *:
+    """
+    /* short copies (keys, ids, numbers) inline; a libc call costs more than the bytes */
+    static inline void eng_copy(char* d, const char* s, size_t n) {
+        if (n > 32) { memcpy(d, s, n); return; }
+        while (n >= 8) { uint64_t t; __builtin_memcpy(&t, s, 8); __builtin_memcpy(d, &t, 8); d += 8; s += 8; n -= 8; }
+        if (n >= 4) { uint32_t t; __builtin_memcpy(&t, s, 4); __builtin_memcpy(d, &t, 4); d += 4; s += 4; n -= 4; }
+        while (n--) *d++ = *s++;
+    }
+    """
+    void eng_copy(char* d, const char* s, size_t n) nogil
+
 
 class EncodeError(ValueError):
     """``encode_py`` could not encode an intent; ``rc`` is the ENG_ERR_* code."""
@@ -61,7 +73,7 @@ cdef inline void w_raw(wbuf* w, const char* s, size_t n) noexcept nogil:
     if w.n + n > w.cap:
         w.err = 1
         return
-    memcpy(w.p + w.n, s, n)
+    eng_copy(w.p + w.n, s, n)
     w.n += n
 
 
@@ -302,14 +314,20 @@ cdef const char* _route(int venue, int kind, bint is_spot, const char** method) 
 
 # ---- Binance parameter list (kept in name order: the WS-API signs the sorted list) -------------
 ctypedef struct bparam:
-    const char* k
+    const char* k       # name=  (query form, with the '=')
+    const char* jk      # "name": or "name":"  (JSON form, with the opening quote of a string value)
     const char* v
-    int vlen
+    int klen, jklen, vlen
     int quoted
 
 
-cdef inline void _bp(bparam* ps, int* n, const char* k, const char* v, int vlen, int quoted) noexcept nogil:
+cdef inline void _bp(bparam* ps, int* n, const char* k, const char* jk, const char* v, int vlen,
+                     int quoted) noexcept nogil:
+    # inlined with literal k/jk, so the strlen calls fold to constants
     ps[n[0]].k = k
+    ps[n[0]].klen = <int>strlen(k)
+    ps[n[0]].jk = jk
+    ps[n[0]].jklen = <int>strlen(jk)
     ps[n[0]].v = v
     ps[n[0]].vlen = vlen
     ps[n[0]].quoted = quoted
@@ -597,10 +615,12 @@ cdef class OrderEncoder:
         cdef int kind = it.kind
         # values first (arena offsets), then the name-ordered list pointing into the arena
         o_coid = a.n
-        self._coid(&a, it.client_id)
+        if kind != ENG_INTENT_CANCEL and kind != ENG_INTENT_CANCEL_ALL:
+            self._coid(&a, it.client_id)
         l_coid = a.n - o_coid
         o_orig = a.n
-        self._coid(&a, it.target_id)
+        if kind == ENG_INTENT_CANCEL or kind == ENG_INTENT_AMEND:
+            self._coid(&a, it.target_id)
         l_orig = a.n - o_orig
         o_px = a.n
         w_dec(&a, it.px, e.px_exp, e.px_dec)
@@ -634,30 +654,30 @@ cdef class OrderEncoder:
         if kind == ENG_INTENT_NEW:
             method = b"order.place"
             if signed and not self.rest:
-                _bp(ps, &n, b"apiKey", self.key, self.key_len, 1)
-            _bp(ps, &n, b"newClientOrderId", vals + o_coid, l_coid, 1)
+                _bp(ps, &n, b"apiKey=", b'"apiKey":"', self.key, self.key_len, 1)
+            _bp(ps, &n, b"newClientOrderId=", b'"newClientOrderId":"', vals + o_coid, l_coid, 1)
             if it.ord_type == ENG_ORD_LIMIT:
-                _bp(ps, &n, b"price", vals + o_px, l_px, 1)
-            _bp(ps, &n, b"quantity", vals + o_sz, l_sz, 1)
+                _bp(ps, &n, b"price=", b'"price":"', vals + o_px, l_px, 1)
+            _bp(ps, &n, b"quantity=", b'"quantity":"', vals + o_sz, l_sz, 1)
             if self.recv_window:
-                _bp(ps, &n, b"recvWindow", vals + o_rw, l_rw, 0)
+                _bp(ps, &n, b"recvWindow=", b'"recvWindow":', vals + o_rw, l_rw, 0)
             if it.flags & ENG_FLAG_REDUCE_ONLY:
-                _bp(ps, &n, b"reduceOnly", b"true", 4, 1)
-            _bp(ps, &n, b"side", side, strlen(side), 1)
-            _bp(ps, &n, b"symbol", e.sym, e.sym_len, 1)
+                _bp(ps, &n, b"reduceOnly=", b'"reduceOnly":"', b"true", 4, 1)
+            _bp(ps, &n, b"side=", b'"side":"', side, strlen(side), 1)
+            _bp(ps, &n, b"symbol=", b'"symbol":"', e.sym, e.sym_len, 1)
             if tif != NULL:
-                _bp(ps, &n, b"timeInForce", tif, 3, 1)
-            _bp(ps, &n, b"timestamp", vals + o_ts, l_ts, 0)
-            _bp(ps, &n, b"type", typ, strlen(typ), 1)
+                _bp(ps, &n, b"timeInForce=", b'"timeInForce":"', tif, 3, 1)
+            _bp(ps, &n, b"timestamp=", b'"timestamp":', vals + o_ts, l_ts, 0)
+            _bp(ps, &n, b"type=", b'"type":"', typ, strlen(typ), 1)
         elif kind == ENG_INTENT_CANCEL:
             method = b"order.cancel"
             if signed and not self.rest:
-                _bp(ps, &n, b"apiKey", self.key, self.key_len, 1)
-            _bp(ps, &n, b"origClientOrderId", vals + o_orig, l_orig, 1)
+                _bp(ps, &n, b"apiKey=", b'"apiKey":"', self.key, self.key_len, 1)
+            _bp(ps, &n, b"origClientOrderId=", b'"origClientOrderId":"', vals + o_orig, l_orig, 1)
             if self.recv_window:
-                _bp(ps, &n, b"recvWindow", vals + o_rw, l_rw, 0)
-            _bp(ps, &n, b"symbol", e.sym, e.sym_len, 1)
-            _bp(ps, &n, b"timestamp", vals + o_ts, l_ts, 0)
+                _bp(ps, &n, b"recvWindow=", b'"recvWindow":', vals + o_rw, l_rw, 0)
+            _bp(ps, &n, b"symbol=", b'"symbol":"', e.sym, e.sym_len, 1)
+            _bp(ps, &n, b"timestamp=", b'"timestamp":', vals + o_ts, l_ts, 0)
         elif kind == ENG_INTENT_AMEND:
             if it.flags & ENG_FLAG_REDUCE_ONLY:
                 return ENG_ERR_UNSUPPORTED
@@ -667,44 +687,44 @@ cdef class OrderEncoder:
                     return ENG_ERR_UNSUPPORTED
                 method = b"order.modify"
                 if signed and not self.rest:
-                    _bp(ps, &n, b"apiKey", self.key, self.key_len, 1)
-                _bp(ps, &n, b"origClientOrderId", vals + o_orig, l_orig, 1)
-                _bp(ps, &n, b"price", vals + o_px, l_px, 1)
-                _bp(ps, &n, b"quantity", vals + o_sz, l_sz, 1)
+                    _bp(ps, &n, b"apiKey=", b'"apiKey":"', self.key, self.key_len, 1)
+                _bp(ps, &n, b"origClientOrderId=", b'"origClientOrderId":"', vals + o_orig, l_orig, 1)
+                _bp(ps, &n, b"price=", b'"price":"', vals + o_px, l_px, 1)
+                _bp(ps, &n, b"quantity=", b'"quantity":"', vals + o_sz, l_sz, 1)
                 if self.recv_window:
-                    _bp(ps, &n, b"recvWindow", vals + o_rw, l_rw, 0)
-                _bp(ps, &n, b"side", side, strlen(side), 1)
-                _bp(ps, &n, b"symbol", e.sym, e.sym_len, 1)
-                _bp(ps, &n, b"timestamp", vals + o_ts, l_ts, 0)
+                    _bp(ps, &n, b"recvWindow=", b'"recvWindow":', vals + o_rw, l_rw, 0)
+                _bp(ps, &n, b"side=", b'"side":"', side, strlen(side), 1)
+                _bp(ps, &n, b"symbol=", b'"symbol":"', e.sym, e.sym_len, 1)
+                _bp(ps, &n, b"timestamp=", b'"timestamp":', vals + o_ts, l_ts, 0)
             else:
                 # spot order.cancelReplace: cancel the target, place a new order under client_id
                 method = b"order.cancelReplace"
                 if signed and not self.rest:
-                    _bp(ps, &n, b"apiKey", self.key, self.key_len, 1)
-                _bp(ps, &n, b"cancelOrigClientOrderId", vals + o_orig, l_orig, 1)
-                _bp(ps, &n, b"cancelReplaceMode", b"STOP_ON_FAILURE", 15, 1)
-                _bp(ps, &n, b"newClientOrderId", vals + o_coid, l_coid, 1)
+                    _bp(ps, &n, b"apiKey=", b'"apiKey":"', self.key, self.key_len, 1)
+                _bp(ps, &n, b"cancelOrigClientOrderId=", b'"cancelOrigClientOrderId":"', vals + o_orig, l_orig, 1)
+                _bp(ps, &n, b"cancelReplaceMode=", b'"cancelReplaceMode":"', b"STOP_ON_FAILURE", 15, 1)
+                _bp(ps, &n, b"newClientOrderId=", b'"newClientOrderId":"', vals + o_coid, l_coid, 1)
                 if it.ord_type == ENG_ORD_LIMIT:
-                    _bp(ps, &n, b"price", vals + o_px, l_px, 1)
-                _bp(ps, &n, b"quantity", vals + o_sz, l_sz, 1)
+                    _bp(ps, &n, b"price=", b'"price":"', vals + o_px, l_px, 1)
+                _bp(ps, &n, b"quantity=", b'"quantity":"', vals + o_sz, l_sz, 1)
                 if self.recv_window:
-                    _bp(ps, &n, b"recvWindow", vals + o_rw, l_rw, 0)
-                _bp(ps, &n, b"side", side, strlen(side), 1)
-                _bp(ps, &n, b"symbol", e.sym, e.sym_len, 1)
+                    _bp(ps, &n, b"recvWindow=", b'"recvWindow":', vals + o_rw, l_rw, 0)
+                _bp(ps, &n, b"side=", b'"side":"', side, strlen(side), 1)
+                _bp(ps, &n, b"symbol=", b'"symbol":"', e.sym, e.sym_len, 1)
                 if tif != NULL:
-                    _bp(ps, &n, b"timeInForce", tif, 3, 1)
-                _bp(ps, &n, b"timestamp", vals + o_ts, l_ts, 0)
-                _bp(ps, &n, b"type", typ, strlen(typ), 1)
+                    _bp(ps, &n, b"timeInForce=", b'"timeInForce":"', tif, 3, 1)
+                _bp(ps, &n, b"timestamp=", b'"timestamp":', vals + o_ts, l_ts, 0)
+                _bp(ps, &n, b"type=", b'"type":"', typ, strlen(typ), 1)
         else:  # CANCEL_ALL
             if usdm and not self.rest:
                 return ENG_ERR_UNSUPPORTED   # the USD-M WS-API has no cancel-all; REST DELETE allOpenOrders
             method = b"openOrders.cancelAll"
             if signed and not self.rest:
-                _bp(ps, &n, b"apiKey", self.key, self.key_len, 1)
+                _bp(ps, &n, b"apiKey=", b'"apiKey":"', self.key, self.key_len, 1)
             if self.recv_window:
-                _bp(ps, &n, b"recvWindow", vals + o_rw, l_rw, 0)
-            _bp(ps, &n, b"symbol", e.sym, e.sym_len, 1)
-            _bp(ps, &n, b"timestamp", vals + o_ts, l_ts, 0)
+                _bp(ps, &n, b"recvWindow=", b'"recvWindow":', vals + o_rw, l_rw, 0)
+            _bp(ps, &n, b"symbol=", b'"symbol":"', e.sym, e.sym_len, 1)
+            _bp(ps, &n, b"timestamp=", b'"timestamp":', vals + o_ts, l_ts, 0)
 
         cdef int i
         cdef wbuf q
@@ -714,8 +734,7 @@ cdef class OrderEncoder:
             for i in range(n):
                 if i:
                     w_ch(w, b'&')
-                w_lit(w, ps[i].k)
-                w_ch(w, b'=')
+                w_raw(w, ps[i].k, ps[i].klen)
                 w_raw(w, ps[i].v, ps[i].vlen)
             if w.err:
                 return ENG_ERR_CAPACITY
@@ -734,8 +753,7 @@ cdef class OrderEncoder:
             for i in range(n):
                 if i:
                     w_ch(&q, b'&')
-                w_lit(&q, ps[i].k)
-                w_ch(&q, b'=')
+                w_raw(&q, ps[i].k, ps[i].klen)
                 w_raw(&q, ps[i].v, ps[i].vlen)
             if q.err:
                 return ENG_ERR_CAPACITY
@@ -748,11 +766,7 @@ cdef class OrderEncoder:
         for i in range(n):
             if i:
                 w_ch(w, b',')
-            w_ch(w, b'"')
-            w_lit(w, ps[i].k)
-            w_lit(w, b'":')
-            if ps[i].quoted:
-                w_ch(w, b'"')
+            w_raw(w, ps[i].jk, ps[i].jklen)
             w_raw(w, ps[i].v, ps[i].vlen)
             if ps[i].quoted:
                 w_ch(w, b'"')
