@@ -171,6 +171,7 @@ class BotOptions:
     print_fn: Callable[[str], None] = print
     status_every_s: float = 1.0       # plain status line period without the live view
     seed: int = 7                     # seed of an in-process sim
+    sim_rate: float = 50.0            # market events per second per symbol of an in-process sim
 
 
 class Bot:
@@ -229,7 +230,7 @@ class Bot:
                                **_sim_symbol_defaults(ic.symbol))
                     for ic in self.cfg.instruments if ic.venue == key]
             specs.append(VenueSpec(key, symbols=syms))
-        self.sim = SimExchange(SimConfig(venues=specs, seed=self.opts.seed))
+        self.sim = SimExchange(SimConfig(venues=specs, seed=self.opts.seed, quote_rate=self.opts.sim_rate))
         await self.sim.start()
         self._own_sim = True
         log.info("simulated exchange started for %s", ", ".join(sim_venues))
@@ -487,6 +488,8 @@ class Bot:
             self.counters.rejects += len(rejects)
             for r in rejects[:3]:
                 log.info("order rejected before sending: %s", r["reason_name"])
+        # the risk gate counts accepted NEWs; the router's State is the truth about what is still live
+        self.risk.open_orders = sum(1 for o in self.router.state.orders.values() if o.live)
         self.counters.ticks = self.pipeline.stats["hot"]
         self.counters.fills = len(self.router.state.fill_ids)
         self.reporter.on_ticks(self.counters.ticks)
@@ -838,9 +841,9 @@ async def _demo_signal_provider(bot: Bot, period_s: float = 0.5) -> None:
 
     from engine.signals_bg import sign_body
 
-    while bot.webhook is None or bot.webhook._runner is None:
+    while bot.webhook is None or not bot.webhook.url:
         await asyncio.sleep(0.05)
-    url = f"http://{bot.webhook.host}:{bot.webhook.port}/signal"
+    url = bot.webhook.url
     secret = os.environ["HOTPATH_WEBHOOK_SECRET"]
     rng = random.Random(bot.opts.seed)
     t0 = time.monotonic()

@@ -258,6 +258,7 @@ class Webhook:
         self.hub, self.auth, self.host, self.port, self.max_bytes = hub, auth, host, port, max_bytes
         self._secret = secret.encode()
         self._runner: Any = None
+        self.url = ""                    # set once listening: http://host:port/signal
 
     def __repr__(self) -> str:
         return f"Webhook(auth={self.auth!r}, host={self.host!r}, port={self.port})"
@@ -303,12 +304,14 @@ class Webhook:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        self.url = f"http://{self.host}:{self.port}/signal"
         log.info("signal webhook on http://%s:%d/signal (%s auth)", self.host, self.port, self.auth)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            self.url = ""
 
 
 def sign_body(secret: str, body: bytes) -> str:
