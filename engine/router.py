@@ -268,7 +268,7 @@ class Router:
     async def start(self) -> None:
         if self.store is not None:
             snap = await self.store.load()
-            self.state.restore(snap.orders, snap.fill_keys(), snap.positions)
+            self.state.restore(snap.orders, snap.fills, snap.positions)
             self.session = await self.store.next_session()
         else:
             self.session = int(time.time())

@@ -357,14 +357,26 @@ class State:
             self._push_open(p.inst)
 
     # ---- restore from a store snapshot ----------------------------------------------------
-    def restore(self, orders: Iterable[dict[str, Any]], fills: Iterable[tuple[int, str]],
+    def restore(self, orders: Iterable[dict[str, Any]], fills: Iterable[Any],
                 positions: Iterable[dict[str, Any]]) -> None:
-        """Load persisted state (no events are emitted)."""
+        """Load persisted state (no events are emitted).
+
+        ``fills`` are fill dicts (as stored) or ``(venue, trade_id)`` keys; with dicts the per-order
+        fill sums are recomputed from the fills themselves (the source of truth on disk)."""
         for d in orders:
             o = Order(**{k: d[k] for k in Order.__slots__ if k in d})
+            o.fill_sum = 0
             self.orders[o.client_oid] = o
             self.by_client_id[o.client_id] = o
-        self.fill_ids.update((int(v), str(t)) for v, t in fills)
+        for f in fills:
+            if isinstance(f, dict):
+                self.fill_ids.add((int(f["venue"]), str(f["trade_id"])))
+                o = self.orders.get(f.get("client_oid", ""))
+                if o is not None:
+                    o.fill_sum += int(f["sz"])
+            else:
+                v, t = f
+                self.fill_ids.add((int(v), str(t)))
         for d in positions:
             inst = int(d["inst"])
             if inst not in self.positions:
