@@ -46,26 +46,39 @@ static inline void eng_store_be32(uint8_t* p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
 
-/* Portable compression of nblocks 64-byte blocks. */
+/* Portable compression of nblocks 64-byte blocks: fully unrolled rounds over a rolling 16-word
+ * schedule (the compiler keeps the working variables in registers). */
+#define ENG_S0(x) (ENG_ROTR32(x, 2) ^ ENG_ROTR32(x, 13) ^ ENG_ROTR32(x, 22))
+#define ENG_S1(x) (ENG_ROTR32(x, 6) ^ ENG_ROTR32(x, 11) ^ ENG_ROTR32(x, 25))
+#define ENG_s0(x) (ENG_ROTR32(x, 7) ^ ENG_ROTR32(x, 18) ^ ((x) >> 3))
+#define ENG_s1(x) (ENG_ROTR32(x, 17) ^ ENG_ROTR32(x, 19) ^ ((x) >> 10))
+#define ENG_CH(x, y, z) ((z) ^ ((x) & ((y) ^ (z))))
+#define ENG_MAJ(x, y, z) (((x) & (y)) | ((z) & ((x) | (y))))
+#define ENG_RND(a, b, c, d, e, f, g, h, i, wi) do {                          \
+        uint32_t t1_ = h + ENG_S1(e) + ENG_CH(e, f, g) + ENG_SHA256_K[i] + (wi); \
+        uint32_t t2_ = ENG_S0(a) + ENG_MAJ(a, b, c);                         \
+        d += t1_; h = t1_ + t2_; } while (0)
+#define ENG_W(i) (w[(i) & 15] += ENG_s1(w[((i) - 2) & 15]) + w[((i) - 7) & 15] + ENG_s0(w[((i) - 15) & 15]))
+#define ENG_WD(i) (w[i])
+/* eight rounds with constant indices (so the schedule lives in registers) */
+#define ENG_R8(i, WF) do {                                                   \
+        ENG_RND(a, b, c, d, e, f, g, h, (i) + 0, WF((i) + 0));                \
+        ENG_RND(h, a, b, c, d, e, f, g, (i) + 1, WF((i) + 1));                \
+        ENG_RND(g, h, a, b, c, d, e, f, (i) + 2, WF((i) + 2));                \
+        ENG_RND(f, g, h, a, b, c, d, e, (i) + 3, WF((i) + 3));                \
+        ENG_RND(e, f, g, h, a, b, c, d, (i) + 4, WF((i) + 4));                \
+        ENG_RND(d, e, f, g, h, a, b, c, (i) + 5, WF((i) + 5));                \
+        ENG_RND(c, d, e, f, g, h, a, b, (i) + 6, WF((i) + 6));                \
+        ENG_RND(b, c, d, e, f, g, h, a, (i) + 7, WF((i) + 7)); } while (0)
+
 static inline void eng_sha256_blocks_portable(uint32_t st[8], const uint8_t* p, size_t nblocks) {
-    uint32_t w[64];
+    uint32_t w[16];
     while (nblocks--) {
-        for (int i = 0; i < 16; i++) w[i] = eng_load_be32(p + 4 * i);
-        for (int i = 16; i < 64; i++) {
-            uint32_t s0 = ENG_ROTR32(w[i - 15], 7) ^ ENG_ROTR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            uint32_t s1 = ENG_ROTR32(w[i - 2], 17) ^ ENG_ROTR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
         uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
-        for (int i = 0; i < 64; i++) {
-            uint32_t S1 = ENG_ROTR32(e, 6) ^ ENG_ROTR32(e, 11) ^ ENG_ROTR32(e, 25);
-            uint32_t ch = (e & f) ^ (~e & g);
-            uint32_t t1 = h + S1 + ch + ENG_SHA256_K[i] + w[i];
-            uint32_t S0 = ENG_ROTR32(a, 2) ^ ENG_ROTR32(a, 13) ^ ENG_ROTR32(a, 22);
-            uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
-            uint32_t t2 = S0 + maj;
-            h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-        }
+        for (int i = 0; i < 16; i++) w[i] = eng_load_be32(p + 4 * i);
+        ENG_R8(0, ENG_WD); ENG_R8(8, ENG_WD);
+        ENG_R8(16, ENG_W); ENG_R8(24, ENG_W); ENG_R8(32, ENG_W);
+        ENG_R8(40, ENG_W); ENG_R8(48, ENG_W); ENG_R8(56, ENG_W);
         st[0] += a; st[1] += b; st[2] += c; st[3] += d; st[4] += e; st[5] += f; st[6] += g; st[7] += h;
         p += 64;
     }
