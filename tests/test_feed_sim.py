@@ -193,3 +193,41 @@ async def test_planned_shutdown_reconnects_without_invalidating_books() -> None:
             await h.all_match()
             for name, c in h.counters().items():
                 assert c["gaps"] == 0 and c["checksum_failures"] == 0, (name, c)
+
+
+async def test_no_order_on_invalid_book() -> None:
+    """A strategy that buys on every quote: while a book is invalid (after a disconnect, until the
+    resync completes) the risk gate rejects every intent with STALE_BOOK; nothing passes."""
+    from engine.risk import RiskGate
+    from engine.strategy import PyStrategy
+
+    key = "binance_usdm"
+    cfg = sim_cfg([key], n_symbols=1, rate=200.0)
+    emitted: dict[int, bool] = {}
+
+    class Buyer(PyStrategy):
+        def on_quote_py(self, q: dict) -> None:
+            valid = bool(self.context.top(q["inst"])["valid"])
+            cid = self.buy(q["inst"], q["bid_px"], 1000)
+            emitted[cid] = valid
+
+    risk = RiskGate()
+    async with SimExchange(cfg) as ex:
+        t = table_for(cfg)
+        for i in t:
+            risk.set_limits(i.id, max_order_sz=10**9)
+        h = Harness(ex, cfg, ["bbo", "depth"], FAST, strategy=Buyer(), risk=risk)
+        async with h.fm:
+            await h.all_match()
+            for _ in range(3):
+                ex.inject(key, "drop", target="public")
+                await asyncio.sleep(0.05)
+                await h.all_match()
+            await asyncio.sleep(0.2)
+    passed = h.pipe.drain_pending()
+    rejects = h.pipe.drain_rejects()
+    assert passed and emitted
+    assert all(emitted[p["client_id"]] for p in passed), "an order passed risk on an invalid book"
+    stale = [r for r in rejects if r["reason_name"].endswith("STALE_BOOK")]
+    assert stale, f"the invalid-book window was never exercised: {len(rejects)} rejects"
+    assert all(not emitted[r["client_id"]] for r in stale)
