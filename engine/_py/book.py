@@ -232,9 +232,9 @@ class Book:
     # ---- reads -----------------------------------------------------------------------------------
     def _side_levels(self, side: str, n: int):
         if side == "bid":
-            prices = self._bid_px[::-1][:n]
+            prices = self._bid_px[: -n - 1: -1] if n > 0 else []   # best (highest) first
             return [(p, self._bids[p]) for p in prices]
-        return [(p, self._asks[p]) for p in self._ask_px[:n]]
+        return [(p, self._asks[p]) for p in self._ask_px[: max(n, 0)]]
 
     def depth(self) -> tuple[int, int]:
         return len(self._bids), len(self._asks)

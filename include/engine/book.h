@@ -616,10 +616,29 @@ static inline int eng_book_cost_to_trade(const eng_book* b, int32_t side, int64_
  * numbers printed exactly as the venue sent them (trailing zeros kept), signed CRC32. */
 #define ENG_BOOK_CHECKSUM_BUF (ENG_BOOK_CHECKSUM_LEVELS * 4 * (20 + 2 + ENG_BOOK_MAX_DEC))
 
+/* units of 10^-exp printed with exactly dec decimals (as eng_format_decimal, but with constant
+ * divisors only: a checksum prints 100 numbers per message, variable 64-bit divisions would dominate). */
+static inline size_t eng_book__fmt(int64_t units, int32_t exp, int32_t dec, char* out) {
+    char tmp[24];
+    int32_t n = 0;
+    uint64_t v = (uint64_t)units;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n < exp + 1) tmp[n++] = '0';          /* at least one integer digit */
+    size_t len = 0;
+    for (int32_t k = n - 1; k >= exp; k--) out[len++] = tmp[k];
+    if (dec > 0) {
+        out[len++] = '.';
+        int32_t fd = dec < exp ? dec : exp;
+        for (int32_t k = exp - 1; k > exp - 1 - fd; k--) out[len++] = tmp[k];
+        for (int32_t k = exp; k < dec; k++) out[len++] = '0';
+    }
+    return len;
+}
+
 static inline size_t eng_book__put(char* p, const eng_book_lvl* l, int64_t sign, int32_t px_exp, int32_t sz_exp) {
-    size_t len = (size_t)eng_format_decimal(sign * l->key, px_exp, l->px_dec, p);
+    size_t len = eng_book__fmt(sign * l->key, px_exp, l->px_dec, p);
     p[len++] = ':';
-    len += (size_t)eng_format_decimal(l->sz, sz_exp, l->sz_dec, p + len);
+    len += eng_book__fmt(l->sz, sz_exp, l->sz_dec, p + len);
     p[len++] = ':';
     return len;
 }
