@@ -392,3 +392,32 @@ async def test_zero_allocations_with_real_transport(probe_mod):
     await otr.wait_disconnected()
     osrv.close()
     await osrv.wait_closed()
+
+
+def test_ticker_and_mark_frames_feed_top_and_slow_signals(probe_mod, fixtures_dir):
+    """Bybit tickers (top-only instrument): bid/ask into ctx.top + on_quote; mark/index/funding/OI
+    into the slow signals. Binance USD-M markPriceUpdate: mark/index/funding into the slow signals."""
+    bybit = Instrument(2, Venue.BYBIT, "BTCUSDT", "0.50", "0.001", category="linear")
+    usdm = Instrument(3, Venue.BINANCE_USDM, "BTCUSDT", "0.10", "0.001")
+    ctx = Context()
+    for i in (bybit, usdm):
+        ctx.add_instrument(i)
+    s = probe_mod.Probe(ctx)
+    p = Pipeline(ctx, s, RiskGate())
+    for inst in (bybit, usdm):
+        d = Decoder(int(inst.venue))
+        d.add_instrument(inst)
+        p.add_feed(int(inst.venue), d)
+    frame = (fixtures_dir / "bybit" / "nautilus" / "ws_ticker_linear.json").read_bytes()
+    assert p.feed(0, int(Venue.BYBIT), frame) == 5
+    t = ctx.top(2)
+    assert t["valid"] and (t["bid_px"], t["bid_sz"], t["ask_px"], t["ask_sz"]) == (172_155, 84_489, 172_160, 83_020)
+    assert s.quotes == 1 and (s.last_bid, s.last_ask) == (172_155, 172_160)
+    assert ctx.slow(2, 1)[0] == pytest.approx(17217.3) and ctx.slow(2, 2)[0] == pytest.approx(17227.4)  # px_exp 1
+    assert ctx.slow(2, 0)[0] == pytest.approx(-0.000212) and ctx.slow(2, 3)[0] == pytest.approx(68744.761)
+    assert ctx.slow(2, 1)[1] > 0
+    mark = (fixtures_dir / "binance" / "nautilus" / "futures" / "market_data_json" / "mark_price_stream.json").read_bytes()
+    assert p.feed(0, int(Venue.BINANCE_USDM), mark) == 4
+    assert ctx.slow(3, 1)[0] == pytest.approx(11794.2, abs=0.051)      # rounded to the 0.1 tick exponent
+    assert ctx.slow(3, 0)[0] == pytest.approx(0.00038167)
+    assert s.quotes == 1 and not ctx.top(3)["valid"]                  # a mark is not a quote
