@@ -304,7 +304,7 @@ async def record(adapters: dict[Venue, Any], instruments: Sequence[Instrument], 
                     cid = conn_id
                     conn_id += 1
                     url = ad.ws_url(part if ad.url_carries_streams() else [], group)
-                    tr, _ = await ws_connect(lambda v=int(venue), c=cid: Rec(v, c, None), url)
+                    tr, _ = await ws_connect(_factory(Rec, int(venue), cid), url)
                     transports.append(tr)
                     if not ad.url_carries_streams():
                         lim = RateLimiter(ad.send_windows)
@@ -331,6 +331,11 @@ async def record(adapters: dict[Venue, Any], instruments: Sequence[Instrument], 
     n = w.count
     w.close()
     return n
+
+
+def _factory(cls: Any, venue: int, conn: int) -> Any:
+    # picows passes (request, response) to factories that take arguments: take none
+    return lambda: cls(venue, conn, None)
 
 
 async def _heartbeat(tr: Any, ad: Any, w: Writer, venue: int, conn: int) -> None:
