@@ -128,7 +128,7 @@ def _bench_hex(Signer s not None, bytes msg not None, int64_t n) -> int:
 # sign with Signer.hex / Signer.b64. The compiled order encoders (engine.orders) build the same
 # strings in C; these are for the shell (REST, logins) and tests.
 
-cdef str _SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~:/,;@!*()'$[]{}|^`\"<>\\?"
+cdef frozenset _SEPARATORS = frozenset("&=+%# ")
 
 
 cpdef str binance_value(object v):
@@ -141,14 +141,14 @@ cpdef str binance_value(object v):
 
 
 def binance_pct(str s) -> str:
-    """Percent-encode (UTF-8, upper-case hex) every byte that is not printable ASCII and the
+    """Percent-encode (UTF-8, upper-case hex) every character that is not printable ASCII and the
     query separators ``& = + % # space`` (Binance: non-ASCII must be percent-encoded before
     signing, and the encoded string is what is sent)."""
-    if s.isascii() and not any(c in s for c in "&=+%# "):
+    if s.isascii() and s.isprintable() and not any(c in _SEPARATORS for c in s):
         return s
     out = []
     for ch in s:
-        if ch in _SAFE:
+        if ch.isascii() and ch.isprintable() and ch not in _SEPARATORS:
             out.append(ch)
         else:
             out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
