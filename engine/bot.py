@@ -462,10 +462,15 @@ class Bot:
 
     async def _pump(self) -> None:
         """Hand orders the compiled path wrote to the router, send what it could not (no order transport),
-        count ticks, emit the periodic latency line; a strategy error stops the bot (kill switch is on)."""
+        count ticks, emit the periodic latency line and a tick-to-trade timeline point per second; a strategy
+        error stops the bot (kill switch is on)."""
+        next_window = time.monotonic() + 1.0
         while True:
             await asyncio.sleep(0.005)
             self._pump_once()
+            if time.monotonic() >= next_window:
+                next_window += 1.0
+                self.reporter.window()
             for d in self.pipeline.drain_pending():
                 if d["kind"] == 1:
                     await self.router.place(d["inst"], d["side"], d["sz"], d["px"], d["ord_type"], d["tif"],

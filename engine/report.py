@@ -69,8 +69,9 @@ class LatencyReporter:
     """Periodic latency reporting for one recorder.
 
     ``recorder`` needs ``summary()`` and ``histogram(stage).buckets()`` (engine.latency.LatencyRecorder).
-    Call :meth:`on_ticks` with the number of processed market events from the loop (e.g. after each batch);
-    every ``every`` ticks it logs one line and appends a tick-to-trade window point.
+    Call :meth:`on_ticks` with the number of processed market events from the loop (e.g. after each batch):
+    every ``every`` ticks it logs one line. Call :meth:`window` at a fixed period for the tick-to-trade
+    timeline (per-window percentiles from bucket-count differences).
     """
 
     recorder: Any
@@ -94,11 +95,12 @@ class LatencyReporter:
         if self.every == 0 or total_ticks < self._next:
             return False
         self._next = total_ticks - total_ticks % self.every + self.every
-        self.snapshot()
+        self.logger.info("%s", self.log_line())
         return True
 
-    def snapshot(self) -> WindowPoint | None:
-        """Close the current window: log a line and append a timeline point."""
+    def window(self) -> WindowPoint | None:
+        """Close the current timeline window (call it at a fixed period, e.g. every second): appends the
+        window's tick-to-trade p50/p99/max to ``timeline`` (nothing when the window had no samples)."""
         now = time.monotonic() - self._t0
         try:
             buckets = self.recorder.histogram(self.stage).buckets()
@@ -118,7 +120,6 @@ class LatencyReporter:
             point = WindowPoint(now, n, percentile_of_buckets(window, 50), percentile_of_buckets(window, 99),
                                 float(window[-1][1]))
             self.timeline.append(point)
-        self.logger.info("%s", self.log_line())
         return point
 
     def log_line(self) -> str:
@@ -172,6 +173,10 @@ def write_report(
         for k, colr in (("p50", "green"), ("p99", "orange"), ("p999", "red")):
             ax.axvline(d[k] / 1000.0, color=colr, lw=1, label=f"{k} {d[k] / 1000.0:.2f} µs")
         ax.set_xscale("log")
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{st} (n={d['count']})", fontsize=9)
         ax.set_xlabel("µs", fontsize=8)
         ax.tick_params(labelsize=7)

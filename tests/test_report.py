@@ -31,10 +31,14 @@ def test_reporter_windows_and_log_line(caplog):
     with caplog.at_level(logging.INFO, logger="hotpath.latency"):
         assert rep.on_ticks(50) is False
         assert rep.on_ticks(100) is True
+        assert rep.window() is not None
         for _ in range(10):
             r.record(8, 5_000_000)  # a slow window: 5 ms
         assert rep.on_ticks(150) is False
         assert rep.on_ticks(230) is True
+        rep.window()
+        assert rep.window() is None  # nothing new recorded
+    assert caplog.text.count("latency p50/p99") == 2
     assert len(rep.timeline) == 2
     first, second = rep.timeline
     assert first.count == 1000 and 20_000 <= first.p50_ns <= 26_000
@@ -55,7 +59,7 @@ def test_format_table_orders_stages():
 def test_write_report(tmp_path):
     r = _rec()
     rep = LatencyReporter(r, every=1)
-    rep.on_ticks(1)
+    rep.window()
     html_path, png = write_report(r, tmp_path, rep.timeline, {"bot": "test"})
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = html_path.read_text()
