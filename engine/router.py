@@ -109,6 +109,7 @@ class TradingAdapter:
         self.api_key = api_key
         self.passphrase = passphrase
         self.signer = Signer(secret.encode())
+        self.signer_secret = secret         # kept for the compiled encoders; never printed
         self.instruments: dict[int, Instrument] = {i.id: i for i in instruments if i.venue == self.venue}
         self.by_symbol: dict[str, Instrument] = {i.symbol: i for i in self.instruments.values()}
         self.clock = clock
@@ -279,6 +280,8 @@ class Router:
             clock = ClockSync()
             ad = adapter_class(v)(ep, cfg.api_key, cfg.secret, cfg.passphrase,
                                   self.instruments.values(), clock, self.recv_window_ms)
+            if hasattr(ad, "attach_encoders"):
+                ad.attach_encoders(self.session_tag)
             rv = _Venue(v, ad, clock)
             rv.http = aiohttp.ClientSession(
                 base_url=ep.rest.rstrip("/"),
@@ -410,11 +413,11 @@ class Router:
             self._req += 1
             rid = f"{op[0]}{self._req}"
             if op == "place":
-                frame, ts = ad.ws_place(rid, o)
+                rid, frame, ts = ad.ws_place(rid, o)
             elif op == "cancel":
-                frame, ts = ad.ws_cancel(rid, o)
+                rid, frame, ts = ad.ws_cancel(rid, o)
             else:
-                frame, ts = ad.ws_amend(rid, o, px, sz)
+                rid, frame, ts = ad.ws_amend(rid, o, px, sz)
             if op == "place":
                 self._sent_ts[o.client_oid] = ts
             rv.pending_ws[rid] = (o.client_oid, op, time.monotonic() + self.order_timeout_s)

@@ -147,18 +147,26 @@ async def test_bad_signature_and_stale_timestamp_are_rejected(ex, tmp_path):
     r, store = await _router(ex, tmp_path, use_ws=False)
     bid, _ = _best(ex)
     rv = r.venues[Venue.BINANCE_USDM]
-    good = rv.adapter.signer
-    rv.adapter.signer = Signer(b"not-the-secret")
+    good = rv.adapter.signer_secret
+    rv.adapter.signer_secret = "not-the-secret"          # the compiled encoder signs orders
+    rv.adapter.attach_encoders(r.session_tag)
     o = await r.place(BTC, BUY, 1000, bid - 100)
     assert o.status == REJECTED and o.reason == "-1022"
-    rv.adapter.signer = good
+    rv.adapter.signer_secret = good
+    rv.adapter.attach_encoders(r.session_tag)
     rv.clock.offset_ns -= 30_000_000_000           # our clock 30 s behind the venue
     o2 = await r.place(BTC, BUY, 1000, bid - 100)
     assert o2.status == REJECTED and o2.reason == "-1021"
     rv.clock.offset_ns += 30_000_000_000
     o3 = await r.place(BTC, BUY, 1000, bid - 100)
     await settle(r, lambda: o3.status == NEW)
-    assert r.state.rejects.by_reason == {"-1022": 1, "-1021": 1}
+    rv.adapter.signer = Signer(b"not-the-secret")       # the Python recipe signs cancels
+    await r.cancel(o3.client_oid)
+    assert o3.status == NEW                              # a refused cancel changes nothing
+    rv.adapter.signer = Signer(good.encode())
+    await r.cancel(o3.client_oid)
+    await settle(r, lambda: o3.status == CANCELED)
+    assert r.state.rejects.by_reason == {"-1022": 1, "-1021": 1, "cancel:-1022": 1}
     await settle(r)
     assert_matches_exchange(ex, V, r)
     await _close(r, store)

@@ -67,7 +67,31 @@ class BinanceUsdmTrading(TradingAdapter):
         p["newOrderRespType"] = "RESULT"
         return p
 
+    # compiled encoders (engine.orders), attached by the router once the session tag is known
+    enc_rest: Any = None
+    enc_ws: Any = None
+
+    def attach_encoders(self, session_tag: str) -> None:
+        from engine.orders import OrderEncoder
+        secret = self.signer_secret
+        for tr in ("rest", "ws"):
+            e = OrderEncoder(int(self.venue), tr, self.api_key, secret, self.passphrase, session_tag,
+                             self.recv_window_ms)
+            for ins in self.instruments.values():
+                e.add_instrument(ins)
+            setattr(self, f"enc_{tr}", e)
+
+    @staticmethod
+    def _intent(o: Any) -> dict[str, Any]:
+        return {"kind": 1, "inst": o.inst, "side": o.side, "ord_type": o.ord_type, "tif": o.tif,
+                "px": o.px, "sz": o.sz, "client_id": o.client_id, "flags": o.flags}
+
     def place(self, o: Any) -> Request:
+        if self.enc_rest is not None:
+            ts = self.clock.server_ms()
+            q = self.enc_rest.encode_py(self._intent(o), ts).decode()
+            return Request("POST", f"{self.prefix}/order", q, "", {"X-MBX-APIKEY": self.api_key},
+                           1, True, ts_ms=ts)
         return self._signed("POST", f"{self.prefix}/order", self.order_params(o), 1, True)
 
     def cancel(self, o: Any) -> Request:
@@ -290,18 +314,24 @@ class BinanceUsdmTrading(TradingAdapter):
             p["signature"] = self.signer.hex(binance_ws_payload(p).encode())
         return orjson.dumps({"id": req_id, "method": method, "params": p}), p["timestamp"]
 
-    def ws_place(self, req_id: str, o: Any) -> tuple[bytes, int]:
-        return self._ws(req_id, "order.place", self.order_params(o))
+    def ws_place(self, req_id: str, o: Any) -> tuple[str, bytes, int]:
+        if self.enc_ws is not None:
+            from engine.orders import request_id
+            ts = self.clock.server_ms()
+            self.enc_ws.set_logged_on(self.ws_logged_on)
+            frame = self.enc_ws.encode_py(self._intent(o), ts)
+            return request_id(1, self.enc_ws.session_tag, o.client_id), frame, ts
+        return (req_id, *self._ws(req_id, "order.place", self.order_params(o)))
 
-    def ws_cancel(self, req_id: str, o: Any) -> tuple[bytes, int]:
-        return self._ws(req_id, "order.cancel", {"symbol": self._sym(o.inst),
-                                                 "origClientOrderId": o.client_oid})
+    def ws_cancel(self, req_id: str, o: Any) -> tuple[str, bytes, int]:
+        return (req_id, *self._ws(req_id, "order.cancel", {"symbol": self._sym(o.inst),
+                                                           "origClientOrderId": o.client_oid}))
 
-    def ws_amend(self, req_id: str, o: Any, px: int, sz: int) -> tuple[bytes, int]:
+    def ws_amend(self, req_id: str, o: Any, px: int, sz: int) -> tuple[str, bytes, int]:
         ins = self.instruments[o.inst]
-        return self._ws(req_id, "order.modify", {"symbol": ins.symbol, "origClientOrderId": o.client_oid,
-                                                 "side": _SIDE[o.side], "quantity": ins.sz_str(sz),
-                                                 "price": ins.px_str(px)})
+        return (req_id, *self._ws(req_id, "order.modify", {
+            "symbol": ins.symbol, "origClientOrderId": o.client_oid, "side": _SIDE[o.side],
+            "quantity": ins.sz_str(sz), "price": ins.px_str(px)}))
 
     def ws_reply(self, payload: bytes) -> tuple[str, Reply] | None:
         d = orjson.loads(payload)
@@ -332,7 +362,7 @@ class BinanceSpotTrading(BinanceUsdmTrading):
     def amend(self, o: Any, px: int, sz: int) -> Request:
         raise NotImplementedError("Binance spot has no in-place amend; cancel and place a new order")
 
-    def ws_amend(self, req_id: str, o: Any, px: int, sz: int) -> tuple[bytes, int]:
+    def ws_amend(self, req_id: str, o: Any, px: int, sz: int) -> tuple[str, bytes, int]:
         raise NotImplementedError("Binance spot has no in-place amend; cancel and place a new order")
 
     def trades(self, inst: int, after: str | None) -> Request:
