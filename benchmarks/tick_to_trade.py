@@ -13,6 +13,7 @@ Each configuration runs as its own bot process, one after the other in the same 
   engine-py     our engine, PyStrategy
   plain         benchmarks/baselines/plain_bot.py (websockets + json + aiohttp REST + stdlib hmac)
   fast-py       benchmarks/baselines/fast_py_bot.py (picows + orjson + uvloop + WS order.place)
+  echo          benchmarks/baselines/echo_bot.py (no work: a pre-built frame on every 10th quote; the floor)
 and each ``+bp`` variant with ``--busy-poll``. CPU per quote is the bot's on-CPU time
 (/proc/<pid>/task/*/schedstat, ns) over the measured window divided by the quotes sent; RSS is the bot's
 ``ru_maxrss`` from ``wait4``.
@@ -56,6 +57,7 @@ def bot_commands() -> dict[str, list[str]]:
         "engine-py": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "py"],
         "plain": [PY, str(b / "plain_bot.py")],
         "fast-py": [PY, str(b / "fast_py_bot.py")],
+        "echo": [PY, str(b / "echo_bot.py")],
     }
 
 
@@ -207,10 +209,23 @@ class Exchange:
         elif self.counting:
             self.samples.append(t_arr - t_send)
 
+    def _match_latest(self, t_arr: int) -> None:
+        self.orders += 1
+        if not self.trigger_send:
+            self.unmatched += 1
+            return
+        key = max(self.trigger_send, key=self.trigger_send.__getitem__)
+        t_send = self.trigger_send.pop(key)
+        if self.counting:
+            self.samples.append(t_arr - t_send)
+
     def _order_ws(self, c: Conn, payload: bytes, t_arr: int) -> None:
         req = json.loads(payload)
         params = dict(req.get("params") or {})
         rid = req.get("id")
+        if req.get("method") == "echo":  # the no-work reference bot: attributed to the latest trigger quote
+            self._match_latest(t_arr)
+            return
         if req.get("method") == "session.logon" or req.get("method") == "userDataStream.subscribe":
             c.sock.sendall(ws_frame(json.dumps({"id": rid, "status": 200, "result": {}}).encode()))
             return
@@ -241,7 +256,11 @@ class Exchange:
         self._match(params.get("price", "0"), t_arr)
 
     # -- the run
+    spin = False  # busy-poll the exchange side too (never sleep in select)
+
     def poll(self, timeout: float) -> None:
+        if self.spin:
+            timeout = 0.0
         socks = [self.lsock] + [c.sock for c in self.conns.values()]
         r, _, _ = select.select(socks, [], [], timeout)
         t_arr = time.monotonic_ns()
@@ -334,8 +353,9 @@ class _Child:
 
 
 def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, warmup: int,
-               busy_poll: bool, cpu: int | None, timeout: float = 60.0) -> dict:
+               busy_poll: bool, cpu: int | None, timeout: float = 60.0, exchange_spin: bool = False) -> dict:
     ex = Exchange()
+    ex.spin = exchange_spin
     url = f"127.0.0.1:{ex.port}"
     argv = cmd + ["--ws-url", f"ws://{url}/ws/{SYMBOL.lower()}@bookTicker", "--ws-api-url", f"ws://{url}/ws-api/v3",
                   "--rest-url", f"http://{url}", "--every", str(every)]
@@ -409,11 +429,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=2000.0, help="quotes per second (default 2000)")
     p.add_argument("--every", type=int, default=10, help="bots order on every N-th quote (default 10)")
     p.add_argument("--warmup", type=int, default=1000, help="unmeasured quotes before the measured run")
-    p.add_argument("--bots", default="engine-cy,engine-py,plain,fast-py",
-                   help="comma list of configurations (engine-cy, engine-py, plain, fast-py)")
+    p.add_argument("--bots", default="engine-cy,engine-py,plain,fast-py,echo",
+                   help="comma list of configurations (engine-cy, engine-py, plain, fast-py, echo)")
     p.add_argument("--busy-poll", choices=("off", "on", "both"), default="both",
                    help="run each bot without and/or with --busy-poll (plain never busy-polls)")
     p.add_argument("--cpu", type=int, default=None, help="pin each bot to this CPU (taskset)")
+    p.add_argument("--exchange-busy-poll", action="store_true",
+                   help="the exchange side never sleeps in select either (removes its wake-up from every sample)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per configuration")
     args = p.parse_args(argv)
     cmds = bot_commands()
@@ -422,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
         if n not in cmds:
             p.error(f"unknown bot {n!r}; choose from {', '.join(cmds)}")
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.busy_poll]
+    if "engine-cy" in names:  # compile (or find cached) before timing, so the bot's RSS/CPU exclude the compiler
+        subprocess.run([PY, "-m", "engine.cli", "build-strategy", str(ROOT / "bots" / "bench" / "strategy.pyx")],
+                       check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")))
     rows = []
     failed = 0
     for n in names:
@@ -429,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             if bp and n == "plain":
                 continue
             try:
-                row = run_config(n, cmds[n], args.quotes, args.rate, args.every, args.warmup, bp, args.cpu)
+                row = run_config(n, cmds[n], args.quotes, args.rate, args.every, args.warmup, bp, args.cpu,
+                                 exchange_spin=args.exchange_busy_poll)
             except RuntimeError as exc:
                 failed += 1
                 print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The headline tick-to-trade benchmark runs end to end (tiny: 300 quotes). No timing assertions: it checks
+that every configuration connects, orders exactly on every 10th quote with valid signatures, and reports."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {"name", "orders", "p50_us", "p90_us", "p99_us", "p999_us", "cpu_us_per_quote"}
+
+
+@pytest.mark.slow
+def test_tick_to_trade_tiny_run_all_bots():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--quotes", "300", "--warmup",
+                        "50", "--rate", "2000", "--busy-poll", "off", "--json"],
+                       capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert [row["name"] for row in rows] == ["engine-cy", "engine-py", "plain", "fast-py", "echo"]
+    for row in rows:
+        assert FIELDS <= set(row), row
+        assert row["orders"] == 30 and row["unmatched"] == 0, row     # every 10th of 300 quotes, each matched
+        assert row["p50_us"] > 0 and row["p50_us"] <= row["p99_us"] <= row["p999_us"]
+        assert row["cpu_us_per_quote"] > 0 and row["rss_mb"] > 0
+
+
+def test_tick_to_trade_rejects_unknown_bot():
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--bots", "nope"],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "unknown bot 'nope'" in r.stderr
