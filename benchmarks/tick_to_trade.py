@@ -402,6 +402,13 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
         tail = err.decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"{name}: bot exited with {proc.returncode}: {tail[-1] if tail else ''}")
     rss_mb = child.ru.ru_maxrss / 1024.0 if child.ru is not None else None
+    internal = {}
+    for line in reversed(out.decode(errors="replace").splitlines()):
+        if line.startswith("{"):
+            lat = json.loads(line).get("latency", {}).get("tick_to_trade")
+            if lat:  # the engine's own stamp: frame read -> order bytes written, inside the bot
+                internal = {"in_bot_p50_us": round(lat["p50"] / 1000, 1), "in_bot_p99_us": round(lat["p99"] / 1000, 1)}
+            break
     s = sorted(ex.samples)
     expected = quotes // every
     if ex.bad_sig:
@@ -420,6 +427,7 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
         "rss_mb": round(rss_mb, 1) if rss_mb else None,
         "quotes": quotes,
         "rate": rate,
+        **internal,
     }
 
 
@@ -466,10 +474,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row), flush=True)
     if not args.json:
         print(f"tick-to-trade, {args.quotes} quotes at {args.rate:.0f}/s, order every {args.every}th (µs)")
-        print(f"{'config':<14}{'orders':>8}{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}{'cpu/q':>8}{'rss MB':>8}")
+        print(f"{'config':<14}{'orders':>8}{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}{'cpu/q':>8}"
+              f"{'rss MB':>8}{'in-bot p50/p99':>16}")
         for r in rows:
+            inb = f"{r['in_bot_p50_us']}/{r['in_bot_p99_us']}" if "in_bot_p50_us" in r else "-"
             print(f"{r['name']:<14}{r['orders']:>8}{r['p50_us']:>9}{r['p90_us']:>9}{r['p99_us']:>9}"
-                  f"{r['p999_us']:>9}{r['max_us']:>9}{r['cpu_us_per_quote']:>8}{r['rss_mb'] or '-':>8}")
+                  f"{r['p999_us']:>9}{r['max_us']:>9}{r['cpu_us_per_quote']:>8}{r['rss_mb'] or '-':>8}{inb:>16}")
+        print("p50..max: quote sent by the exchange -> order arrived at the exchange (loopback, one clock); "
+              "cpu/q: bot on-CPU time per quote; in-bot: the engine's own frame-read -> order-written stamp")
     return 1 if failed else 0
 
 

@@ -89,8 +89,34 @@ async def run(args: argparse.Namespace) -> dict:
         pipe.drain_rejects()
         if not stop.is_set():
             loop.call_later(0.005, drain)
+    warm = {"kind": "new", "inst": 0, "side": "buy", "ord_type": "limit", "tif": "ioc", "px": 1, "sz": inst.lot_units,
+            "client_id": 1}
+
+    def warm_up() -> None:  # encode+sign a dummy order (dropped) so the rarely taken order path stays cached
+        t = ctx.top(0)
+        if t["valid"] and t["bid_px"]:
+            warm["px"] = t["bid_px"]
+            enc.encode_py(warm, int(time.time() * 1000))
+        if not stop.is_set():
+            loop.call_later(args.warm_ms / 1000.0, warm_up)
+
+    if args.warm_ms > 0:
+        loop.call_later(args.warm_ms / 1000.0, warm_up)
 
     loop.call_later(0.005, drain)
+    warm = {"kind": "new", "inst": 0, "side": "buy", "ord_type": "limit", "tif": "ioc", "px": 1, "sz": inst.lot_units,
+            "client_id": 1}
+
+    def warm_up() -> None:  # encode+sign a dummy order (dropped) so the rarely taken order path stays cached
+        t = ctx.top(0)
+        if t["valid"] and t["bid_px"]:
+            warm["px"] = t["bid_px"]
+            enc.encode_py(warm, int(time.time() * 1000))
+        if not stop.is_set():
+            loop.call_later(args.warm_ms / 1000.0, warm_up)
+
+    if args.warm_ms > 0:
+        loop.call_later(args.warm_ms / 1000.0, warm_up)
     gc.collect()
     gc.freeze()
     poller = None
@@ -121,6 +147,8 @@ def main() -> None:
     p.add_argument("--lot-size", default="0.00001")
     p.add_argument("--busy-poll", action="store_true", help="spin the loop instead of sleeping in epoll")
     p.add_argument("--no-uvloop", action="store_true")
+    p.add_argument("--warm-ms", type=float, default=0.0,
+                   help="encode+sign a dummy order every N ms to keep the order path cached (0 = off)")
     args = p.parse_args()
     from engine.bot import run_coro
 
