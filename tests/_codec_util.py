@@ -188,7 +188,7 @@ def _ref_bybit(venue: int, msg: dict, insts: dict[str, Instrument]) -> tuple[int
         inst = insts[data["s"]]
         return EV_DEPTH, {"inst": inst.id, "venue": venue, "first_id": data["u"], "last_id": data["u"],
                           "prev_id": -1, "is_snapshot": snap, "has_checksum": 0, "checksum": 0,
-                          "exch_ts_ns": ms_ns(msg["ts"]), "recv_ts_ns": 0,
+                          "exch_ts_ns": ms_ns(msg["ts"]) if "ts" in msg else 0, "recv_ts_ns": 0,
                           "bids": [level(x, inst) for x in data["b"]], "asks": [level(x, inst) for x in data["a"]]}
     if topic.startswith("tickers."):
         inst = insts[data["symbol"]]
@@ -228,11 +228,13 @@ def _ref_okx_bitget(venue: int, msg: dict, insts: dict[str, Instrument]) -> tupl
         last = d.get("seqId", d.get("seq", none))
         out = {"inst": inst.id, "venue": venue, "first_id": last, "last_id": last,
                "prev_id": d.get("prevSeqId", -1), "is_snapshot": 0 if action == "update" else 1,
-               "has_checksum": 0, "checksum": 0, "exch_ts_ns": ms_ns(d["ts"]), "recv_ts_ns": 0,
+               "has_checksum": 0, "checksum": 0, "exch_ts_ns": ms_ns(d["ts"]) if "ts" in d else 0, "recv_ts_ns": 0,
                "bids": [level(x, inst) for x in d["bids"]], "asks": [level(x, inst) for x in d["asks"]]}
         if ch in crc_ch and "checksum" in d:
             out["has_checksum"] = 1
-            out["checksum"] = d["checksum"]
+            cs = d["checksum"]
+            assert -(2**31) <= cs < 2**32
+            out["checksum"] = ((cs + 2**31) % 2**32) - 2**31  # unsigned spelling -> signed int32
         return EV_DEPTH, out
     if ch in ("tickers", "ticker"):
         d = data[0]
@@ -273,7 +275,7 @@ def _ref_okx_bitget(venue: int, msg: dict, insts: dict[str, Instrument]) -> tupl
     if okx and ch == "mark-price":
         d = data[0]
         return EV_MARK, {"inst": inst.id, "venue": venue, "mark_px": round_units(d["markPx"], inst.px_exp),
-                         "mask": TK_BITS["mark_px"], "exch_ts_ns": ms_ns(d["ts"]), "recv_ts_ns": 0}
+                         "mask": TK_BITS["mark_px"], "exch_ts_ns": ms_ns(d["ts"]) if "ts" in d else 0, "recv_ts_ns": 0}
     return UNSUP
 
 

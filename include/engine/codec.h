@@ -231,6 +231,7 @@ static inline int eng_j_fields(eng_jcur* j, const eng_jkey* keys, int nk, eng_jv
         for (int i = 0; i < nk; i++) {
             if (keys[i].n == kn && memcmp(keys[i].k, k, kn) == 0) { hit = i; break; }
         }
+        if (hit >= 0 && slots[hit].t != ENG_JT_NONE) return ENG_ERR_PARSE;   /* duplicate key */
         if (hit >= 0) rc = eng_j_val(j, &slots[hit], depth + 1);
         else rc = eng_j_skip(j, depth + 1);
         if (rc) return rc;
@@ -280,6 +281,7 @@ typedef struct eng_lvl_field {
 
 static inline int eng_levels_field(eng_codec* c, eng_jcur* j, const eng_sym* s, eng_level* out,
                                    eng_lvl_field* f, int depth) {
+    if (f->done || f->raw.t != ENG_JT_NONE) return ENG_ERR_PARSE;      /* duplicate key */
     if (s && j->p < j->end && *j->p == '[') {
         int rc = eng_levels(c, j, s, out, &f->n, depth);
         if (rc) return rc;
@@ -384,6 +386,7 @@ static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
             rc = eng_j_next(j, '}');
             continue;
         }
+        if (f >= 0 && ((st->have >> f) & 1u)) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
         if ((f == BN_b || f == BN_a) && *j->p == '[') {
             eng_lvl_field* lf = (f == BN_b) ? &st->lb : &st->la;
             rc = eng_levels_field(c, j, st->sym, f == BN_b ? c->bids : c->asks, lf, depth + 1);
@@ -475,6 +478,9 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_u), &dp.last_id), "u: last update id");
         dp.prev_id = -1;
         if (ENG_BNV(&st, BN_pu)->t != ENG_JT_NONE) ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_pu), &dp.prev_id), "pu: previous update id");
+        /* a non-array "b"/"a" was stored as a plain value: let finish report its type */
+        if (!st.lb.done && st.lb.raw.t == ENG_JT_NONE) st.lb.raw = *ENG_BNV(&st, BN_b);
+        if (!st.la.done && st.la.raw.t == ENG_JT_NONE) st.la.raw = *ENG_BNV(&st, BN_a);
         ENG_TRY(c, eng_levels_finish(c, s, c->bids, &st.lb, 1), "b: bad bid levels");
         ENG_TRY(c, eng_levels_finish(c, s, c->asks, &st.la, 1), "a: bad ask levels");
         ENG_TRY(c, eng_bn_exch_ts(c, &st, 0, &dp.exch_ts_ns), "E/T: bad timestamp");
@@ -629,13 +635,16 @@ static int eng_bb_book(eng_codec* c, eng_jcur* j, const eng_bb* st, int64_t recv
             rc = eng_levels_field(c, j, s, bid ? c->bids : c->asks, bid ? &lb : &la, 2);
             if (rc) ENG_FAIL(c, rc, bid ? "b: bad bid levels" : "a: bad ask levels");
         } else if (kn == 1 && k[0] == 's') {
+            if (sv.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &sv, 2))) ENG_FAIL(c, rc, "s: symbol");
             if (sv.t != ENG_JT_STR) ENG_FAIL(c, ENG_ERR_TYPE, "s: symbol is not a string");
             s = eng_sym_find(c, ENG_SYMCLS_ANY, sv.p, sv.n);
             if (!s) ENG_FAIL(c, ENG_ERR_UNKNOWN_SYMBOL, "s: symbol not registered");
         } else if (kn == 1 && k[0] == 'u') {
+            if (uv.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &uv, 2))) ENG_FAIL(c, rc, "u: update id");
         } else if (ENG_KEQ(k, kn, "seq")) {
+            if (seqv.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &seqv, 2))) ENG_FAIL(c, rc, "seq");
         } else {
             if ((rc = eng_j_skip(j, 2))) ENG_FAIL(c, rc, "invalid JSON value");
@@ -739,6 +748,7 @@ static int eng_decode_bybit(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         size_t kn;
         if ((rc = eng_j_key(j, &k, &kn))) ENG_FAIL(c, rc, "bad object key");
         if (ENG_KEQ(k, kn, "topic")) {
+            if (st.topic.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &st.topic, 1))) ENG_FAIL(c, rc, "topic");
             const eng_jv* t = &st.topic;
             if (t->t != ENG_JT_STR) ENG_FAIL(c, ENG_ERR_TYPE, "topic is not a string");
@@ -748,13 +758,16 @@ static int eng_decode_bybit(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
             else if (t->n > 6 && memcmp(t->p, "trade.", 6) == 0) st.kind = BBK_TRADE;
             else ENG_FAIL(c, ENG_ERR_UNSUPPORTED, "topic: not a hot channel");
         } else if (ENG_KEQ(k, kn, "type")) {
+            if (st.type.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &st.type, 1))) ENG_FAIL(c, rc, "type");
             if (ENG_JV_IS(&st.type, "snapshot")) st.is_snapshot = 1;
             else if (ENG_JV_IS(&st.type, "delta")) st.is_snapshot = 0;
             else ENG_FAIL(c, st.type.t == ENG_JT_STR ? ENG_ERR_UNSUPPORTED : ENG_ERR_TYPE, "type: not snapshot/delta");
         } else if (ENG_KEQ(k, kn, "ts")) {
+            if (st.ts.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &st.ts, 1))) ENG_FAIL(c, rc, "ts");
         } else if (ENG_KEQ(k, kn, "data")) {
+            if (st.data_done || st.data.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             /* ts may follow data: the book needs only kind/type here, ts is filled after */
             if (st.kind && st.is_snapshot >= 0 && st.ts.t != ENG_JT_NONE) {
                 result = eng_bb_data(c, j, &st, recv_ns);
@@ -855,12 +868,16 @@ static int eng_ox_book(eng_codec* c, eng_jcur* j, const eng_ox* st, int64_t recv
         } else if (ENG_KEQ(k, kn, "bids")) {
             if ((rc = eng_levels_field(c, j, s, c->bids, &lb, 3))) ENG_FAIL(c, rc, "bids: bad levels");
         } else if (ENG_KEQ(k, kn, "ts")) {
+            if (ts.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &ts, 3))) ENG_FAIL(c, rc, "ts");
         } else if (ENG_KEQ(k, kn, "checksum")) {
+            if (cs.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &cs, 3))) ENG_FAIL(c, rc, "checksum");
         } else if (ENG_KEQ(k, kn, "seqId") || ENG_KEQ(k, kn, "seq")) {
+            if (seq.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &seq, 3))) ENG_FAIL(c, rc, "seqId");
         } else if (ENG_KEQ(k, kn, "prevSeqId")) {
+            if (prev.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &prev, 3))) ENG_FAIL(c, rc, "prevSeqId");
         } else {
             if ((rc = eng_j_skip(j, 3))) ENG_FAIL(c, rc, "invalid JSON value");
@@ -1068,14 +1085,17 @@ static int eng_decode_okx_bitget(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         size_t kn;
         if ((rc = eng_j_key(j, &k, &kn))) ENG_FAIL(c, rc, "bad object key");
         if (ENG_KEQ(k, kn, "arg")) {
+            if (st.arg_seen) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if (*j->p != '{') ENG_FAIL(c, ENG_ERR_TYPE, "arg is not an object");
             if ((rc = eng_ox_arg(c, j, &st))) return rc;
         } else if (ENG_KEQ(k, kn, "action")) {
+            if (action.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &action, 1))) ENG_FAIL(c, rc, "action");
             if (ENG_JV_IS(&action, "snapshot")) st.is_snapshot = 1;
             else if (ENG_JV_IS(&action, "update")) st.is_snapshot = 0;
             else ENG_FAIL(c, action.t == ENG_JT_STR ? ENG_ERR_UNSUPPORTED : ENG_ERR_TYPE, "action: not snapshot/update");
         } else if (ENG_KEQ(k, kn, "data")) {
+            if (data_done || st.data.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             /* in place when arg (and, for books, the action) came first; Bitget books always carry action */
             int need_action = st.kind == OXK_BOOK && (st.has_checksum_ch || c->venue == ENG_VENUE_BITGET);
             if (st.arg_seen && (!need_action || st.is_snapshot >= 0)) {
@@ -1086,6 +1106,7 @@ static int eng_decode_okx_bitget(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
                 ENG_FAIL(c, rc, "data");
             }
         } else if (ENG_KEQ(k, kn, "ts")) {
+            if (st.ts.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             if ((rc = eng_j_val(j, &st.ts, 1))) ENG_FAIL(c, rc, "ts");
         } else if (ENG_KEQ(k, kn, "event") || ENG_KEQ(k, kn, "op") || ENG_KEQ(k, kn, "id") ||
                    ENG_KEQ(k, kn, "code")) {
