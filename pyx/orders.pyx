@@ -565,9 +565,13 @@ cdef class OrderEncoder:
 
     cdef int encode(self, const eng_intent* it, int64_t ts_ms, char* out, size_t cap) noexcept nogil:
         """Write the request for ``it`` into ``out[0..cap)``; returns its length or an ENG_ERR_* rc
-        (UNKNOWN_SYMBOL, DOMAIN, PRECISION, UNSUPPORTED for combinations the venue lacks, CAPACITY)."""
+        (UNKNOWN_SYMBOL, DOMAIN, PRECISION, UNSUPPORTED for combinations the venue lacks, CAPACITY).
+        ``ts_ms`` is the venue timestamp (wall clock ms, offset-corrected by the caller).
+        Not reentrant: one encoder per thread (it reuses its signing scratch buffer)."""
         if it.inst < 0 or it.inst >= ENG_MAX_INSTRUMENTS or not self.ins[it.inst].used:
             return ENG_ERR_UNKNOWN_SYMBOL
+        if it.venue != ENG_VENUE_NONE and it.venue != self.venue:
+            return ENG_ERR_DOMAIN        # routed to the wrong venue's encoder
         if ts_ms < 0:
             return ENG_ERR_DOMAIN
         cdef const eng_ord_inst* e = &self.ins[it.inst]
@@ -1142,7 +1146,7 @@ cdef class OrderEncoder:
         memset(&it, 0, sizeof(eng_intent))
         it.kind = _enum(intent.get("kind", "new"), _KINDS, "kind")
         it.inst = int(intent["inst"])
-        it.venue = self.venue
+        it.venue = int(intent.get("venue", self.venue))
         it.side = _enum(intent.get("side", ENG_SIDE_NONE), _SIDES, "side")
         it.ord_type = _enum(intent.get("ord_type", ENG_ORD_LIMIT), _TYPES, "ord_type")
         it.tif = _enum(intent.get("tif", ENG_TIF_GTC), _TIFS, "tif")

@@ -433,6 +433,7 @@ def test_decimal_strings_exact(px_ticks, sz_lots, tick, lot):
     (dict(client_id=-1), "ENG_ERR_DOMAIN"),
     (dict(kind="cancel", target_id=-1), "ENG_ERR_DOMAIN"),
     (dict(kind=9), "ENG_ERR_DOMAIN"),
+    (dict(venue=int(Venue.BYBIT)), "ENG_ERR_DOMAIN"),   # intent routed to the wrong encoder
 ])
 def test_bad_intents_return_rc(intent, rc):
     half = Instrument(1, Venue.BINANCE_USDM, "BTCUSDT", "0.5", "0.001")
