@@ -909,10 +909,17 @@ def replay_from_cli(args: Any) -> int:
     bot = Bot(cfg, sim=_NoSim())
     bot._build_core()
     books = {(int(b.inst.venue), b.inst.symbol): b for b in bot.books.values()}
-    stats = replay_into(bot.pipeline, args.recording, books)
-    intents = bot.pipeline.drain_sent() + bot.pipeline.drain_rejects()
+    try:
+        stats = replay_into(bot.pipeline, args.recording, books)
+    except (ValueError, KeyError) as exc:  # data that does not fit the configured instruments
+        raise ConfigError(f"replay of {args.recording}: {exc}") from None
+    orders = bot.pipeline.drain_pending() + bot.pipeline.drain_sent()   # no order transport offline
+    rejects: dict[str, int] = {}
+    for r in bot.pipeline.drain_rejects():
+        rejects[r["reason_name"]] = rejects.get(r["reason_name"], 0) + 1
     print(f"replayed {stats.frames} frames ({stats.hot} on the hot path, {stats.snapshots} snapshots, "
-          f"{stats.stale} stale, errors {stats.errors or {}}); strategy orders: {len(intents)}")
+          f"{stats.replayed} re-fed after a snapshot, {stats.stale} stale, errors {stats.errors or {}}); "
+          f"strategy orders {len(orders)}, risk rejects {rejects or 0}")
     print(format_table(bot.pipeline.latency.summary(), "per-stage latency (µs)"))
     return 0
 

@@ -185,7 +185,12 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        if args.cmd in ("sim", "bench", "build-strategy"):  # pass-through commands own their options
+            args.args = [*unknown, *args.args] if unknown and unknown[0].startswith("-") else [*args.args, *unknown]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _setup_logging(args.verbose)
     for flag in ("cpu",):
         v = getattr(args, flag, None)
