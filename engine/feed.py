@@ -153,7 +153,7 @@ class FeedManager:
                  connect: Callable[..., Any] | None = None) -> None:
         self.pipeline = pipeline
         self.adapters = adapters
-        self.books = books or {}
+        self.books = books if books is not None else {}
         self.ctx = ctx
         self.cfg = config or FeedConfig()
         self._rng = random.Random(self.cfg.seed)
@@ -169,6 +169,13 @@ class FeedManager:
             book = self.books.get(inst.id)
             if any(s.channel == "depth" for s in streams) and book is None:
                 raise ValueError(f"{inst.symbol} on {inst.venue.key} subscribes depth but has no Book")
+            if book is None and any(ad.is_book_stream(s) for s in streams):
+                # best bid/ask arrives as one-level book snapshots: keep them in a small Book so
+                # ctx.top (and the risk gate) follow it; strategies see it through on_book
+                from engine.book import Book
+                book = Book(inst, ad.sync, capacity=64)
+                pipeline.add_book(book)
+                self.books[inst.id] = book
             f = InstFeed(inst, ad, book)
             self.insts[inst.id] = f
             self._by_symbol[(int(inst.venue), inst.symbol)] = f
@@ -246,7 +253,7 @@ class FeedManager:
         c = Conn(cid, ad, group, streams, url, RateLimiter(ad.send_windows), skip_depth=skip_depth)
         self.conns[cid] = c
         for s in streams:
-            if s.channel == "depth" and not skip_depth:
+            if ad.is_book_stream(s) and not skip_depth:
                 self.insts[s.inst].conn = c
         c.task = asyncio.create_task(self._run_conn(c), name=f"feed-conn-{cid}")
         return c
@@ -288,7 +295,7 @@ class FeedManager:
                     self.insts[s.inst].reconnects += 1
             try:
                 if not c.adapter.url_carries_streams():
-                    subs = [s for s in c.streams if not (c.skip_depth and s.channel == "depth")]
+                    subs = [s for s in c.streams if not (c.skip_depth and c.adapter.is_book_stream(s))]
                     await self._send_all(c, c.adapter.subscribe_msgs(subs, c.next_req(len(subs) + 1)))
                 if c.adapter.heartbeat_s:
                     c.hb_task = asyncio.create_task(self._heartbeat(c), name=f"feed-hb-{c.id}")
@@ -339,7 +346,7 @@ class FeedManager:
     def _invalidate_conn_books(self, c: Conn, reason: str) -> None:
         for s in c.streams:
             f = self.insts[s.inst]
-            if s.channel == "depth" and f.conn is c and f.book is not None:
+            if c.adapter.is_book_stream(s) and f.conn is c and f.book is not None:
                 self._invalidate(f)
                 if f.state == "synced":
                     f.state = "waiting"     # the (re)subscription or the buffer procedure resyncs it
@@ -522,7 +529,7 @@ class FeedManager:
                     await asyncio.sleep(0.02)
                     continue
                 if c.connects == seen:
-                    depth = [s for s in c.streams if s.inst == f.inst.id and s.channel == "depth"]
+                    depth = [s for s in c.streams if s.inst == f.inst.id and c.adapter.is_book_stream(s)]
                     f.resync_attempts += 1
                     try:
                         await self._send_all(c, c.adapter.unsubscribe_msgs(depth, c.next_req(2)) +
@@ -565,7 +572,7 @@ class FeedManager:
             while new.last_rx_ns <= new.opened_ns and time.monotonic() - t0 < 1.0:
                 await asyncio.sleep(0.01)
             if move_depth:
-                depth = [s for s in old.streams if s.channel == "depth"]
+                depth = [s for s in old.streams if ad.is_book_stream(s)]
                 if depth and old.transport is not None:
                     old.unsub_ack.clear()
                     await self._send_all(old, ad.unsubscribe_msgs(depth, old.next_req(len(depth) + 1)))
@@ -579,12 +586,12 @@ class FeedManager:
                 await self._send_all(new, ad.subscribe_msgs(depth, new.next_req(len(depth) + 1)))
             else:
                 for s in old.streams:
-                    if s.channel == "depth":
+                    if ad.is_book_stream(s):
                         self.insts[s.inst].conn = new
         except Exception as e:
             log.warning("planned reconnect of conn %d failed (%s); keeping conn %d", old.id, e, new.id)
             for s in old.streams:
-                if s.channel == "depth":
+                if ad.is_book_stream(s):
                     self.insts[s.inst].conn = new
         finally:
             if old.transport is not None:

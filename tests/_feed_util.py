@@ -13,8 +13,8 @@ def units_str(units: int, exp: int, dec: int) -> str:
     return f"{q:.{dec}f}"
 
 
-def build_pipeline(table: Any, strategy: Any = None, capacity: int = 5000, risk: Any = None
-                   ) -> tuple[Any, dict[int, Any], Any]:
+def build_pipeline(table: Any, strategy: Any = None, capacity: int = 5000, risk: Any = None,
+                   with_books: bool = True) -> tuple[Any, dict[int, Any], Any]:
     """Context + Strategy + RiskGate + Pipeline with one Decoder per venue and one Book per
     instrument (sync rule from the venue adapter). Returns (pipeline, books by id, ctx)."""
     from engine.book import Book
@@ -36,8 +36,9 @@ def build_pipeline(table: Any, strategy: Any = None, capacity: int = 5000, risk:
             dec = decoders[int(i.venue)] = Decoder(int(i.venue))
             pipe.add_feed(int(i.venue), dec)
         dec.add_instrument(i)
-        books[i.id] = Book(i, make_adapter(i.venue).sync, capacity=capacity)
-        pipe.add_book(books[i.id])
+        if with_books:
+            books[i.id] = Book(i, make_adapter(i.venue).sync, capacity=capacity)
+            pipe.add_book(books[i.id])
     return pipe, books, ctx
 
 

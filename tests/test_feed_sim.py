@@ -144,6 +144,10 @@ async def test_fault_heals(key: str, fault: str) -> None:
                 c = h.counters()
                 if fault == "gap" and c[name]["gaps"] > before[name]["gaps"]:
                     break
+                # Bitget books carry no sequence: a lost update shows up as a checksum mismatch
+                if fault == "gap" and key == "bitget" and \
+                        c[name]["checksum_failures"] > before[name]["checksum_failures"]:
+                    break
                 if fault == "bad_checksum" and c[name]["checksum_failures"] > before[name]["checksum_failures"]:
                     break
                 if fault in ("silent", "drop") and \
@@ -231,3 +235,30 @@ async def test_no_order_on_invalid_book() -> None:
     stale = [r for r in rejects if r["reason_name"].endswith("STALE_BOOK")]
     assert stale, f"the invalid-book window was never exercised: {len(rejects)} rejects"
     assert all(not emitted[r["client_id"]] for r in stale)
+
+
+async def test_bbo_only_instruments_follow_best_prices() -> None:
+    """``bbo`` without ``depth``: Binance bookTicker updates ctx.top directly; the one-level book
+    topics of Bybit/OKX/Bitget get a small Book from the FeedManager. Either way ctx.top follows
+    the sim's best bid/ask and is valid."""
+    keys = venues_available()
+    cfg = sim_cfg(keys, n_symbols=1)
+    async with SimExchange(cfg) as ex:
+        t = table_for(cfg)
+        pipe, books, ctx = build_pipeline(t, with_books=False)
+        adapters = {Venue.parse(k): make_adapter(k, endpoints=sim_endpoints(ex, k)) for k in keys}
+        fm = FeedManager(pipe, [(i, ["bbo"]) for i in t], adapters, books=books, ctx=ctx, config=FAST)
+        assert {t.by_id[i].venue.key for i in books} == {k for k in keys if not k.startswith("binance")}
+        async with fm:
+            pending = {i.id for i in t}
+            deadline = time.monotonic() + 10
+            while pending and time.monotonic() < deadline:
+                for iid in list(pending):
+                    i = t.by_id[iid]
+                    top = ctx.top(iid)
+                    tb, ta = ex.true_book(i.venue.key, i.symbol)
+                    if top["valid"] and (top["bid_px"], top["ask_px"]) == (i.px_to_units(tb[0][0]),
+                                                                           i.px_to_units(ta[0][0])):
+                        pending.discard(iid)
+                await asyncio.sleep(0.005)
+            assert not pending, [t.by_id[i].symbol for i in pending]

@@ -164,3 +164,18 @@ async def test_rate_limiter_acquire_paces_messages() -> None:
         await lim.acquire()
     # 9 messages at 4 per 0.2 s need at least two full windows
     assert loop.time() - t0 >= 0.39
+
+
+def test_one_level_bbo_topics_are_books_and_dropped_next_to_depth(table: InstrumentTable) -> None:
+    # Bybit orderbook.1 / OKX bbo-tbt / Bitget books1 decode as book snapshots: next to an L2 depth
+    # subscription they would overwrite the book, so only the depth topic is subscribed
+    for venue, sym in ((Venue.BYBIT, "XRPUSDT"), (Venue.OKX, "BTC-USDT"), (Venue.BITGET, "BTCUSDT")):
+        ad = make_adapter(venue)
+        i = table.get(venue, sym)
+        both = ad.streams(i, ["bbo", "depth", "trades"])
+        assert [s.channel for s in both] == ["depth", "trades"]
+        only = ad.streams(i, ["bbo"])
+        assert len(only) == 1 and ad.is_book_stream(only[0])
+    bn = make_adapter("binance_usdm")
+    s = bn.streams(table.get(Venue.BINANCE_USDM, "SUSHIUSDT"), ["bbo", "depth"])
+    assert [x.channel for x in s] == ["bbo", "depth"] and not bn.is_book_stream(s[0])

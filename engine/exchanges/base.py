@@ -132,13 +132,21 @@ class MarketAdapter:
     #: the venue cuts every connection after this long; we reconnect earlier with an overlap
     max_conn_age_s: ClassVar[float] = 24 * 3600.0
     channels: ClassVar[tuple[str, ...]]
+    #: the ``bbo`` topic is a one-level book pushed as snapshots (Bybit orderbook.1, OKX bbo-tbt,
+    #: Bitget books1): the decoder yields depth events, so it needs a Book and is redundant with depth
+    bbo_is_book: ClassVar[bool] = False
 
     def __init__(self, endpoints: Endpoints) -> None:
         self.endpoints = endpoints
 
     # ---- streams --------------------------------------------------------------------
     def streams(self, inst: Instrument, channels: Iterable[str]) -> list[Stream]:
+        """Streams for ``channels`` of ``inst``. With ``bbo_is_book`` and ``depth`` both requested the
+        one-level topic is left out: it would overwrite the L2 book, whose top already is the bbo."""
         out = []
+        channels = list(dict.fromkeys(channels))
+        if self.bbo_is_book and "depth" in channels and "bbo" in channels:
+            channels.remove("bbo")
         for ch in channels:
             if ch not in CHANNELS:
                 raise ConfigError(f"unknown channel {ch!r}; expected one of {', '.join(CHANNELS)}")
@@ -150,6 +158,10 @@ class MarketAdapter:
 
     def topics(self, inst: Instrument, channel: str) -> list[Any]:
         raise NotImplementedError
+
+    def is_book_stream(self, s: Stream) -> bool:
+        """True for streams whose frames update the instrument's Book."""
+        return s.channel == "depth" or (s.channel == "bbo" and self.bbo_is_book)
 
     def ws_url(self, streams: Sequence[Stream], group: str = "") -> str:
         """URL of one public connection carrying ``streams`` (all in one ``conn_group``)."""

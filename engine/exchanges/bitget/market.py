@@ -20,6 +20,7 @@ class BitgetMarket(MarketAdapter):
     venue: ClassVar[Venue] = Venue.BITGET
     sync: ClassVar[str] = "bitget"
     resync: ClassVar[str] = "resubscribe"
+    bbo_is_book: ClassVar[bool] = True
     max_streams_per_conn: ClassVar[int] = 50          # venue allows 1000, recommends < 50
     max_args_per_request: ClassVar[int] = 20
     send_windows: ClassVar[tuple[tuple[int, float], ...]] = ((8, 1.0), (240, 3600.0))

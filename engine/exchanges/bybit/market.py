@@ -20,6 +20,7 @@ class BybitMarket(MarketAdapter):
     venue: ClassVar[Venue] = Venue.BYBIT
     sync: ClassVar[str] = "bybit"
     resync: ClassVar[str] = "resubscribe"
+    bbo_is_book: ClassVar[bool] = True
     max_streams_per_conn: ClassVar[int] = 200
     max_args_per_request: ClassVar[int] = 10
     send_windows: ClassVar[tuple[tuple[int, float], ...]] = ((10, 1.0),)

@@ -21,6 +21,7 @@ class OkxMarket(MarketAdapter):
     venue: ClassVar[Venue] = Venue.OKX
     sync: ClassVar[str] = "okx"
     resync: ClassVar[str] = "resubscribe"
+    bbo_is_book: ClassVar[bool] = True
     max_streams_per_conn: ClassVar[int] = 240
     max_args_per_request: ClassVar[int] = 20
     # subscribe/unsubscribe/login requests: 480 per hour per connection; 3 requests/s per IP
