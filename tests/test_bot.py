@@ -127,3 +127,21 @@ def test_replay_recording_through_the_engine(tmp_path, fixtures_dir, capsys):
     assert main(["replay", str(rec), "--config", str(cfg)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("hotpath: error: replay of") and "ENG_ERR_PRECISION" in err and "\n" not in err
+
+
+@pytest.mark.slow
+def test_record_from_the_sim_then_replay(tmp_path):
+    """hotpath record against the in-process sim, then hotpath replay of that file through the engine."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cfg = str(ROOT / "bots" / "market_maker" / "config.toml")
+    out = tmp_path / "mm.hprec"
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "record", "--config", cfg, "--out", str(out), "--seconds",
+                        "2", "--channels", "depth"], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    n = int(r.stdout.split("recorded ")[1].split()[0])
+    assert n > 5 and out.stat().st_size > 0
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "replay", str(out), "--config", cfg],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("replayed "))
+    assert "errors {}" in line and int(line.split("(")[1].split()[0]) > 0, line
