@@ -56,6 +56,16 @@ def test_snapshot_any_order_duplicates_and_zeros(impl):
 
 
 @IMPLS
+def test_snapshot_later_entry_for_same_price_wins(impl):
+    b = make(impl)
+    assert b.apply(True, lv(("99", "1"), ("99", "0")), lv(("100.2", "0.001"), ("100.2", "0"), ("101", "1"))) == OK
+    assert b.top(5) == ([], [("101", "1")])
+    # best-first input with zero sizes (the fast path) skips the zeros
+    assert b.apply(True, lv(("99", "1"), ("98", "0"), ("97", "2")), lv(("100", "0"), ("101", "1"))) == OK
+    assert b.top(5) == ([("99", "1"), ("97", "2")], [("101", "1")])
+
+
+@IMPLS
 def test_delta_insert_update_delete(impl):
     b = make(impl)
     b.apply(True, SNAP_B, SNAP_A)

@@ -468,26 +468,27 @@ static inline int eng_book__set(eng_book_side* s, int64_t key, int64_t sz, uint8
  * Fast path for the usual best-first order: one reversed copy and a sortedness check. */
 static inline int eng_book__load(eng_book_side* s, const eng_level* in, int32_t n, int64_t sign) {
     int32_t m = 0;
-    for (int32_t k = 0; k < n; k++) m += in[k].sz != 0;
-    s->n = 0;
-    if (m > s->cap) return ENG_ERR_CAPACITY;
-    int32_t j = m - 1;
+    int sorted = 1;                          /* strictly best-first, zero sizes included */
     for (int32_t k = 0; k < n; k++) {
-        if (in[k].sz == 0) continue;
-        eng_book_lvl* l = &s->lv[j--];
-        l->key = sign * in[k].px;
-        l->sz = in[k].sz;
-        l->px_dec = in[k].px_dec;
-        l->sz_dec = in[k].sz_dec;
+        m += in[k].sz != 0;
+        if (k && sign * in[k].px >= sign * in[k - 1].px) sorted = 0;
     }
-    int sorted = 1;
-    for (int32_t k = 1; k < m; k++) {
-        if (s->lv[k - 1].key >= s->lv[k].key) { sorted = 0; break; }
-    }
+    s->n = 0;
     if (sorted) {
+        if (m > s->cap) return ENG_ERR_CAPACITY;
+        int32_t j = m - 1;
+        for (int32_t k = 0; k < n; k++) {
+            if (in[k].sz == 0) continue;
+            eng_book_lvl* l = &s->lv[j--];
+            l->key = sign * in[k].px;
+            l->sz = in[k].sz;
+            l->px_dec = in[k].px_dec;
+            l->sz_dec = in[k].sz_dec;
+        }
         s->n = m;
         return ENG_OK;
     }
+    /* any other order or duplicates: apply one by one (a later entry for the same price wins) */
     for (int32_t k = 0; k < n; k++) {
         int rc = eng_book__set(s, sign * in[k].px, in[k].sz, in[k].px_dec, in[k].sz_dec);
         if (rc) return rc;
