@@ -328,6 +328,16 @@ def _cpu_ns(pid: int) -> int:
     return total
 
 
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    return None
+
+
 def pct(sorted_vals: list[int], p: float) -> float:
     if not sorted_vals:
         return float("nan")
@@ -382,9 +392,11 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
         ex.samples.clear()
         ex.unmatched = 0
         cpu0 = _cpu_ns(proc.pid)
+        rss0 = _rss_mb(proc.pid)
         orders0 = ex.orders
         ex.pump(quotes, rate, every, 1 + warmup, counting=True)
         cpu1 = _cpu_ns(proc.pid)
+        rss1 = _rss_mb(proc.pid)
         orders = ex.orders - orders0
     finally:
         if child.alive():
@@ -425,6 +437,8 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
         "max_us": round(s[-1] / 1000, 1) if s else float("nan"),
         "cpu_us_per_quote": round((cpu1 - cpu0) / 1000.0 / quotes, 2),
         "rss_mb": round(rss_mb, 1) if rss_mb else None,
+        "rss_start_mb": rss0,      # VmRSS when the measured window began / ended: growth = leak
+        "rss_end_mb": rss1,
         "quotes": quotes,
         "rate": rate,
         **internal,
