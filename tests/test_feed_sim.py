@@ -175,28 +175,39 @@ async def test_fault_heals(key: str, fault: str) -> None:
             assert fault in fired
 
 
-async def test_planned_shutdown_reconnects_without_invalidating_books() -> None:
-    keys = [k for k in ("binance_usdm", "okx") if k in VENUE_CLASSES]
-    cfg = sim_cfg(keys)
+@pytest.mark.parametrize("key", ["binance_usdm", "bybit", "okx", "bitget"])
+async def test_planned_reconnect_keeps_books_valid(key: str) -> None:
+    """Binance: serverShutdown notice. Others: the connection-age limit (the 24 h cut, shortened
+    here). A second connection takes over before the first is closed: the books never go invalid."""
+    if key not in VENUE_CLASSES:
+        pytest.fail(f"sim venue {key} is not implemented")
+    cfg = sim_cfg([key])
+    fcfg = FeedConfig(**{**FAST.__dict__, "planned_reconnect_margin_s": 1.0})
     async with SimExchange(cfg) as ex:
-        h = Harness(ex, cfg, ["bbo", "depth"], FAST)
+        h = Harness(ex, cfg, ["bbo", "trades", "depth"], fcfg)
+        if not key.startswith("binance"):
+            h.fm.adapters[Venue.parse(key)].max_conn_age_s = 3.0    # replaced at age 2 s
         async with h.fm:
             await h.all_match()
-            old = {c.id for c in h.fm.conns.values()}
-            for k in keys:
-                if k.startswith("binance"):
-                    ex.inject(k, "shutdown", grace=1.0)
-                else:   # venues without a shutdown notice: the 24 h cut, simulated by forcing it
-                    for c in list(h.fm.conns.values()):
-                        if c.adapter.venue == Venue.parse(k):
-                            await h.fm.planned_reconnect(c)
+            before = h.counters()
+            old = set(h.fm.conns)
+            if key.startswith("binance"):
+                ex.inject(key, "shutdown", grace=1.0)
+            invalid_samples = 0
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and (set(h.fm.conns) & old):
-                await asyncio.sleep(0.01)
-            assert not (set(h.fm.conns) & old)
+                invalid_samples += sum(not b.valid for b in h.books.values())
+                await asyncio.sleep(0.002)
+            assert not (set(h.fm.conns) & old), "old connection was not replaced"
+            for _ in range(100):        # and right after the switch
+                invalid_samples += sum(not b.valid for b in h.books.values())
+                await asyncio.sleep(0.002)
+            assert invalid_samples == 0
             await h.all_match()
             for name, c in h.counters().items():
                 assert c["gaps"] == 0 and c["checksum_failures"] == 0, (name, c)
+                assert c["resyncs"] == before[name]["resyncs"], (name, c)
+            assert all(c["reconnects"] == 0 for c in h.fm.status()["conns"])
 
 
 async def test_no_order_on_invalid_book() -> None:

@@ -130,7 +130,8 @@ class MarketAdapter:
     #: application heartbeat period in seconds (None: the server pings us, picows auto-pongs)
     heartbeat_s: ClassVar[float | None]
     #: the venue cuts every connection after this long; we reconnect earlier with an overlap
-    max_conn_age_s: ClassVar[float] = 24 * 3600.0
+    #: (an instance may lower it)
+    max_conn_age_s: float = 24 * 3600.0
     channels: ClassVar[tuple[str, ...]]
     #: the ``bbo`` topic is a one-level book pushed as snapshots (Bybit orderbook.1, OKX bbo-tbt,
     #: Bitget books1): the decoder yields depth events, so it needs a Book and is redundant with depth
