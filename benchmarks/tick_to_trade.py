@@ -11,6 +11,7 @@ signatures are verified (WS API: sorted params; REST: query+body) after the stam
 Each configuration runs as its own bot process, one after the other in the same run:
   engine-cy     our engine, compiled strategy (bots/bench, engine.pipeline hot path)
   engine-py     our engine, PyStrategy
+  engine-cy-warm  engine-cy plus an order-path warm-up (dummy encode+sign every 1 ms, never sent)
   plain         benchmarks/baselines/plain_bot.py (websockets + json + aiohttp REST + stdlib hmac)
   fast-py       benchmarks/baselines/fast_py_bot.py (picows + orjson + uvloop + WS order.place)
   echo          benchmarks/baselines/echo_bot.py (no work: a pre-built frame on every 10th quote; the floor)
@@ -55,6 +56,7 @@ def bot_commands() -> dict[str, list[str]]:
     return {
         "engine-cy": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy"],
         "engine-py": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "py"],
+        "engine-cy-warm": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy", "--warm-ms", "1"],
         "plain": [PY, str(b / "plain_bot.py")],
         "fast-py": [PY, str(b / "fast_py_bot.py")],
         "echo": [PY, str(b / "echo_bot.py")],
@@ -452,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--every", type=int, default=10, help="bots order on every N-th quote (default 10)")
     p.add_argument("--warmup", type=int, default=1000, help="unmeasured quotes before the measured run")
     p.add_argument("--bots", default="engine-cy,engine-py,plain,fast-py,echo",
-                   help="comma list of configurations (engine-cy, engine-py, plain, fast-py, echo)")
+                   help="comma list of configurations (engine-cy, engine-py, engine-cy-warm, plain, fast-py, echo)")
     p.add_argument("--busy-poll", choices=("off", "on", "both"), default="both",
                    help="run each bot without and/or with --busy-poll (plain never busy-polls)")
     p.add_argument("--cpu", type=int, default=None, help="pin each bot to this CPU (taskset)")
@@ -466,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         if n not in cmds:
             p.error(f"unknown bot {n!r}; choose from {', '.join(cmds)}")
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.busy_poll]
-    if "engine-cy" in names:  # compile (or find cached) before timing, so the bot's RSS/CPU exclude the compiler
+    if any(n.startswith("engine-cy") for n in names):  # compile (or find cached) before timing, so the bot's RSS/CPU exclude the compiler
         subprocess.run([PY, "-m", "engine.cli", "build-strategy", str(ROOT / "bots" / "bench" / "strategy.pyx")],
                        check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                        env=dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")))
