@@ -144,6 +144,8 @@ def _setup_logging(verbose: int) -> None:
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the per-N-ticks latency line is part of the product, not debug output
+    logging.getLogger("hotpath.latency").setLevel(min(level, logging.INFO))
 
 
 def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
