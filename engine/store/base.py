@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("order", "fill", "position", "funding", "event")
+_KINDS = frozenset(KINDS)
 
 
 @dataclass
@@ -31,14 +33,22 @@ class Snapshot:
 
 
 class Store:
-    """Async writer over a backend; subclasses implement ``_write_batch`` and the loaders."""
+    """Async writer over a backend; subclasses implement ``_write_batch`` and the loaders.
+
+    The hot side is a ``deque.append`` plus one ``Event.set`` per batch (not per event); the writer
+    task swaps out up to ``batch_max`` events at a time and commits them in order, retrying a
+    failed batch (never reordering or dropping it) until the backend takes it."""
 
     url: str = ""
 
     def __init__(self, batch_max: int = 512, queue_max: int = 1_000_000) -> None:
-        self._q: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(queue_max)
+        self._buf: deque[tuple[str, dict[str, Any]]] = deque()
+        self._wake = asyncio.Event()
+        self._armed = False
+        self._writing = 0
         self._task: asyncio.Task[None] | None = None
         self.batch_max = batch_max
+        self.queue_max = queue_max
         self.written = 0
         self.batches = 0
         self.dropped = 0
@@ -70,50 +80,56 @@ class Store:
 
     # ---- hot side -------------------------------------------------------------------------
     def put(self, kind: str, data: dict[str, Any]) -> None:
-        """Queue one event; never blocks. A full queue is an error we count and report."""
-        if kind not in KINDS:
+        """Queue one event; never blocks or awaits. A full queue is counted and reported."""
+        if kind not in _KINDS:
             raise ValueError(f"unknown store event kind {kind!r}")
-        try:
-            self._q.put_nowait((kind, data))
-        except asyncio.QueueFull:
+        if len(self._buf) >= self.queue_max:
             self.dropped += 1
             self.last_error = "store queue full"
+            return
+        self._buf.append((kind, data))
+        if not self._armed:
+            self._armed = True
+            self._wake.set()
 
     __call__ = put      # usable directly as State(sink=store)
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
-        if self._task is None or self._task.done():
-            if self._task is not None and self._task.exception() is not None:
-                raise RuntimeError(f"store writer died: {self._task.exception()!r}")
-            return
-        await self._q.join()
+        while self._buf or self._writing:
+            if self._task is None or self._task.done():
+                if self._task is not None and not self._task.cancelled() and self._task.exception():
+                    raise RuntimeError(f"store writer died: {self._task.exception()!r}")
+                return
+            await asyncio.sleep(0.001)
 
     @property
     def pending(self) -> int:
-        return self._q.qsize()
+        return len(self._buf) + self._writing
 
     async def _writer(self) -> None:
-        q = self._q
+        buf = self._buf
         while True:
-            item = await q.get()
-            batch = [item]
-            while len(batch) < self.batch_max and not q.empty():
-                batch.append(q.get_nowait())
-            delay = 0.01
-            while True:                  # keep order: retry this batch until it is committed
-                try:
-                    await self._write_batch(batch)
-                    break
-                except Exception as e:
-                    self.last_error = f"{type(e).__name__}: {e}"
-                    self.errors += 1
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 1.0)
-            self.written += len(batch)
-            self.batches += 1
-            for _ in batch:
-                q.task_done()
+            await self._wake.wait()
+            self._wake.clear()
+            self._armed = False
+            while buf:
+                n = min(len(buf), self.batch_max)
+                batch = [buf.popleft() for _ in range(n)]
+                self._writing = n
+                delay = 0.01
+                while True:              # keep order: retry this batch until it is committed
+                    try:
+                        await self._write_batch(batch)
+                        break
+                    except Exception as e:
+                        self.last_error = f"{type(e).__name__}: {e}"
+                        self.errors += 1
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 1.0)
+                self._writing = 0
+                self.written += n
+                self.batches += 1
 
     # ---- backend ------------------------------------------------------------------------
     async def _open(self) -> None:
