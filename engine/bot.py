@@ -691,7 +691,7 @@ class Bot:
         store = getattr(self, "store", None)
         if store is not None:
             await store.close()
-        if pipeline is not None:
+        if pipeline is not None and router is not None and hasattr(self, "reporter"):
             self._final_report()
         if self._own_sim and self.sim is not None:
             await self.sim.stop()

@@ -52,14 +52,19 @@ def plain_line(s: Snapshot) -> str:
 
 
 class LiveView:
-    """``with LiveView() as v: v.update(snapshot)`` redraws in place (rich.live), 4 Hz by default."""
+    """``with LiveView() as v: v.update(snapshot)`` redraws in place (rich.live) when called; no render thread.
+
+    Rendering runs on the event loop (a few ms per redraw): the live view costs latency for frames that
+    arrive during a redraw, so production runs and measurements use ``--no-live``."""
 
     def __init__(self, refresh_per_second: float = 4.0, console: Any = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.console = console or Console()
-        self._live = Live(console=self.console, refresh_per_second=refresh_per_second, transient=False)
+        # auto_refresh=False: rich would otherwise render from its own thread and take the GIL away from the
+        # event loop at random moments; the bot calls update() from the loop between frames instead
+        self._live = Live(console=self.console, auto_refresh=False, transient=False)
 
     def __enter__(self) -> "LiveView":
         self._live.__enter__()
@@ -69,7 +74,7 @@ class LiveView:
         self._live.__exit__(*exc)
 
     def update(self, snap: Snapshot) -> None:
-        self._live.update(render(snap))
+        self._live.update(render(snap), refresh=True)
 
 
 def render(s: Snapshot) -> Any:
