@@ -57,6 +57,7 @@ class FeedConfig:
     planned_reconnect_margin_s: float = 1800.0   # reconnect this long before the venue's 24 h cut
     overlap_timeout_s: float = 10.0
     snapshot_limit: int = 1000
+    snapshot_rate: tuple[int, float] = (5, 1.0)   # REST snapshots per venue: (requests, seconds)
     snapshot_wait_first_s: float = 1.0    # Binance: wait this long for a first buffered diff
     max_buffer: int = 10_000              # buffered diffs per instrument during a Binance resync
     connect_timeout_s: float = 5.0
@@ -183,6 +184,7 @@ class FeedManager:
         self.conns: dict[int, Conn] = {}
         self._next_conn = 0
         self._http: Any = None
+        self._rest_limiters: dict[Venue, RateLimiter] = {v: RateLimiter([self.cfg.snapshot_rate]) for v in adapters}
         self._watchdog: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
@@ -291,8 +293,8 @@ class FeedManager:
             c.connects += 1
             if c.connects > 1:
                 c.reconnects += 1
-                for s in c.streams:
-                    self.insts[s.inst].reconnects += 1
+                for iid in {s.inst for s in c.streams}:
+                    self.insts[iid].reconnects += 1
             try:
                 if not c.adapter.url_carries_streams():
                     subs = [s for s in c.streams if not (c.skip_depth and c.adapter.is_book_stream(s))]
@@ -489,6 +491,7 @@ class FeedManager:
                     await asyncio.sleep(0.01)
                 assert self._http is not None
                 url = f.adapter.snapshot_url(f.inst, self.cfg.snapshot_limit)
+                await self._rest_limiters[f.inst.venue].acquire()   # request weight: no resync storms
                 try:
                     async with self._http.get(url) as r:
                         body = await r.read()
