@@ -265,3 +265,18 @@ def test_builders_match_twin(params, body):
     assert cs.bitget_payload(1, "get", "/p", "a=1", body) == ps.bitget_payload(1, "get", "/p", "a=1", body)
     s = "sk"
     assert cs.binance_ws_sign(cs.Signer(s), params) == ps.binance_ws_sign(ps.Signer(s), params)
+
+
+def test_binance_rest_query_plus_body_concatenated_without_separator(fixtures_dir):
+    """USD-M docs Example 3 shape: part of the params in the query, part in the body; the payload
+    is the two strings back to back (no '&'), signed with the secret of the docs' example."""
+    v = next(x for x in _load(fixtures_dir, "binance/signing_vectors.json")["vectors"]
+             if x["id"] == "binance-usdm-rest-hmac-query")
+    query = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC"
+    body = "quantity=1&price=9000&recvWindow=5000&timestamp=1591702613943"
+    for impl in (cs, ps):
+        payload = impl.binance_rest_payload(query, body)
+        assert payload == query + body
+        assert impl.Signer(v["secretKey"]).hex(payload) == hmac.new(
+            v["secretKey"].encode(), (query + body).encode(), hashlib.sha256).hexdigest()
+        assert impl.binance_rest_payload(query.encode(), body.encode()) == payload
