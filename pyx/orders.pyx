@@ -1128,8 +1128,8 @@ cdef class OrderEncoder:
             return {"X-BAPI-API-KEY": key, "X-BAPI-TIMESTAMP": str(ts), "X-BAPI-RECV-WINDOW": str(self.recv_window),
                     "X-BAPI-SIGN": sig, "Content-Type": "application/json"}
         if self.venue == ENG_VENUE_OKX:
-            cdef_ts = _iso(ts)
-            return {"OK-ACCESS-KEY": key, "OK-ACCESS-SIGN": sig, "OK-ACCESS-TIMESTAMP": cdef_ts,
+            iso = _iso(ts)
+            return {"OK-ACCESS-KEY": key, "OK-ACCESS-SIGN": sig, "OK-ACCESS-TIMESTAMP": iso,
                     "OK-ACCESS-PASSPHRASE": self._passphrase, "Content-Type": "application/json"}
         return {"ACCESS-KEY": key, "ACCESS-SIGN": sig, "ACCESS-TIMESTAMP": str(ts),
                 "ACCESS-PASSPHRASE": self._passphrase, "Content-Type": "application/json", "locale": "en-US"}
