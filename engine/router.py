@@ -119,6 +119,42 @@ class TradingAdapter:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(venue={self.venue.key})"
 
+    # ---- compiled encoders (engine.orders): new orders are encoded + signed in C -----------
+    enc_rest: Any = None
+    enc_ws: Any = None
+    rest_in_query = False            # Binance: the encoded REST request is the query string
+
+    def attach_encoders(self, session_tag: str) -> None:
+        from engine.orders import OrderEncoder
+        for tr in ("rest", "ws") if self.has_ws_trade else ("rest",):
+            e = OrderEncoder(int(self.venue), tr, self.api_key, self.signer_secret, self.passphrase,
+                             session_tag, self.recv_window_ms)
+            for ins in self.instruments.values():
+                e.add_instrument(ins)
+            setattr(self, f"enc_{tr}", e)
+
+    @staticmethod
+    def _intent(o: Any) -> dict[str, Any]:
+        return {"kind": 1, "inst": o.inst, "side": o.side, "ord_type": o.ord_type, "tif": o.tif,
+                "px": o.px, "sz": o.sz, "client_id": o.client_id, "flags": o.flags}
+
+    def place(self, o: Any) -> Request:
+        ts = self.clock.server_ms()
+        out = self.enc_rest.encode_py(self._intent(o), ts).decode()
+        method, path = self.enc_rest.rest_route(1, o.inst)
+        h = self.enc_rest.rest_headers()
+        if self.rest_in_query:
+            return Request(method, path, out, "", h, 1, True, ts_ms=ts)
+        return Request(method, path, "", out, h, 1, True, ts_ms=ts)
+
+    def ws_place(self, req_id: str, o: Any) -> tuple[str, bytes, int]:
+        from engine.orders import request_id
+        ts = self.clock.server_ms()
+        if self.venue in (Venue.BINANCE_SPOT, Venue.BINANCE_USDM):
+            self.enc_ws.set_logged_on(self.ws_logged_on)
+        frame = self.enc_ws.encode_py(self._intent(o), ts)
+        return request_id(1, self.enc_ws.session_tag, o.client_id), frame, ts
+
     # defaults for the optional parts of the recipe
     ws_binary = False
 

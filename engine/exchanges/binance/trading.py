@@ -67,31 +67,11 @@ class BinanceUsdmTrading(TradingAdapter):
         p["newOrderRespType"] = "RESULT"
         return p
 
-    # compiled encoders (engine.orders), attached by the router once the session tag is known
-    enc_rest: Any = None
-    enc_ws: Any = None
-
-    def attach_encoders(self, session_tag: str) -> None:
-        from engine.orders import OrderEncoder
-        secret = self.signer_secret
-        for tr in ("rest", "ws"):
-            e = OrderEncoder(int(self.venue), tr, self.api_key, secret, self.passphrase, session_tag,
-                             self.recv_window_ms)
-            for ins in self.instruments.values():
-                e.add_instrument(ins)
-            setattr(self, f"enc_{tr}", e)
-
-    @staticmethod
-    def _intent(o: Any) -> dict[str, Any]:
-        return {"kind": 1, "inst": o.inst, "side": o.side, "ord_type": o.ord_type, "tif": o.tif,
-                "px": o.px, "sz": o.sz, "client_id": o.client_id, "flags": o.flags}
+    rest_in_query = True
 
     def place(self, o: Any) -> Request:
         if self.enc_rest is not None:
-            ts = self.clock.server_ms()
-            q = self.enc_rest.encode_py(self._intent(o), ts).decode()
-            return Request("POST", f"{self.prefix}/order", q, "", {"X-MBX-APIKEY": self.api_key},
-                           1, True, ts_ms=ts)
+            return super().place(o)
         return self._signed("POST", f"{self.prefix}/order", self.order_params(o), 1, True)
 
     def cancel(self, o: Any) -> Request:
@@ -316,11 +296,7 @@ class BinanceUsdmTrading(TradingAdapter):
 
     def ws_place(self, req_id: str, o: Any) -> tuple[str, bytes, int]:
         if self.enc_ws is not None:
-            from engine.orders import request_id
-            ts = self.clock.server_ms()
-            self.enc_ws.set_logged_on(self.ws_logged_on)
-            frame = self.enc_ws.encode_py(self._intent(o), ts)
-            return request_id(1, self.enc_ws.session_tag, o.client_id), frame, ts
+            return super().ws_place(req_id, o)
         return (req_id, *self._ws(req_id, "order.place", self.order_params(o)))
 
     def ws_cancel(self, req_id: str, o: Any) -> tuple[str, bytes, int]:
