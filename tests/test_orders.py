@@ -564,3 +564,15 @@ def test_fuzz_encoded_some():
     if not _fuzz_ok:
         pytest.skip("fuzz test not run in this session")
     assert len(_fuzz_ok) > 50
+
+
+@pytest.mark.parametrize("fixture,inst,kind", [
+    ("Endpoints__Futures__Trading__PlaceOrder.txt", BTC_BG, "new"),
+    ("Endpoints__Spot__Trading__PlaceOrder.txt", BTC_BG_SPOT, "new"),
+    ("Endpoints__Spot__Trading__CancelOrder.txt", BTC_BG_SPOT, "cancel"),
+])
+def test_bitget_routes_match_jkorf_fixtures(fixtures_dir, fixture, inst, kind):
+    """Method and path of the Bitget REST endpoints as recorded in the JKorf.Bitget.Net fixtures."""
+    lines = (fixtures_dir / "bitget" / "jkorf_v2" / fixture).read_text().splitlines()
+    e = enc(Venue.BITGET, "rest", inst)
+    assert e.rest_route(kind, inst.id) == (lines[0].strip(), lines[1].strip())
