@@ -233,15 +233,34 @@ cdef class Decoder:
 
 cdef extern from "engine/codec.h" nogil:
     int eng_dec_fast(const char* s, size_t n, int32_t exp, int64_t* units, uint8_t* dec_out)
+    ctypedef struct eng_jcur:
+        const char* p
+        const char* end
+    ctypedef struct eng_jv:
+        pass
+    int eng_j_dec_fused(eng_jcur* c, int32_t exp, int64_t* units, uint8_t* dec_out, eng_jv* v)
 
 
-def _test_parse_decimal(data: bytes, int exp, bint fast) -> tuple:
-    """Test shim: ``(rc, units, decimals)`` from the decoder's fast decimal parser (``fast``) or
-    from eng_parse_decimal (include/engine/decimal.h); both must agree on every input."""
+def _test_parse_decimal(data: bytes, int exp, int mode) -> tuple:
+    """Test shim: ``(rc, units, decimals)`` of one of the decimal parsers, which must agree:
+    mode 0 = eng_parse_decimal (include/engine/decimal.h), 1 = the decoder's eng_dec_fast,
+    2 = the fused in-string scanner on ``'"' + data + '"'`` (returns ``None`` when it declines and
+    leaves the input to the general path)."""
     cdef int64_t units = 0
     cdef uint8_t dec = 0
     cdef int rc
-    if fast:
+    cdef eng_jcur cur
+    cdef eng_jv v
+    cdef bytes quoted
+    if mode == 2:
+        quoted = b'"' + data + b'"'
+        cur.p = PyBytes_AS_STRING(quoted)
+        cur.end = cur.p + PyBytes_GET_SIZE(quoted)
+        if not eng_j_dec_fused(&cur, exp, &units, &dec, &v):
+            return None
+        assert cur.p == cur.end
+        return (0, units, dec)
+    if mode == 1:
         rc = eng_dec_fast(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data), exp, &units, &dec)
     else:
         rc = eng_parse_decimal(PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data), exp, &units, &dec)

@@ -275,15 +275,34 @@ def test_level_and_frame_limits() -> None:
 
 
 # ---- decimals ---------------------------------------------------------------------------------
-@settings(max_examples=400, deadline=None)
+def _agree(b: bytes, exp: int) -> None:
+    ref = _test_parse_decimal(b, exp, 0)
+    assert _test_parse_decimal(b, exp, 1) == ref
+    fused = _test_parse_decimal(b, exp, 2)
+    assert fused is None or fused == ref
+    if ref[0] == 0 and len(b) <= 18:
+        assert fused == ref  # every short plain decimal that parses takes the fused path
+
+
+@settings(max_examples=600, deadline=None)
 @given(st.text(alphabet="0123456789.-x", max_size=22), st.integers(0, 18))
-def test_fast_decimal_parser_agrees_with_decimal_h(s: str, exp: int) -> None:
-    b = s.encode()
-    assert _test_parse_decimal(b, exp, True) == _test_parse_decimal(b, exp, False)
+def test_decimal_parsers_agree_with_decimal_h(s: str, exp: int) -> None:
+    _agree(s.encode(), exp)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**18), st.integers(0, 12), st.integers(0, 18), st.integers(0, 4))
+def test_decimal_parsers_agree_on_numbers(v: int, frac: int, exp: int, zeros: int) -> None:
+    s = str(v)
+    if frac:
+        s = s.rjust(frac + 1, "0")
+        s = s[:-frac] + "." + s[-frac:] + "0" * zeros
+    _agree(s.encode(), exp)
 
 
 @pytest.mark.parametrize("s,exp", [("0", 0), ("123456789012345678", 0), ("999999999999999999", 1),
                                    ("9.22337203685477580", 18), ("1.50000000000", 2), ("0.000", 18),
-                                   (".5", 1), ("1.", 1), ("1.05", 1), ("", 2)])
-def test_fast_decimal_edge_cases(s: str, exp: int) -> None:
-    assert _test_parse_decimal(s.encode(), exp, True) == _test_parse_decimal(s.encode(), exp, False)
+                                   (".5", 1), ("1.", 1), ("1.05", 1), ("", 2), ("92233720368.54775807", 8),
+                                   ("9223372036854775807", 0), ("0.00000000000000000001", 18)])
+def test_decimal_parser_edge_cases(s: str, exp: int) -> None:
+    _agree(s.encode(), exp)

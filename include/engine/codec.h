@@ -172,6 +172,43 @@ static inline int eng_dec_fast(const char* s, size_t n, int32_t exp, int64_t* un
     return ENG_OK;
 }
 
+/* At '"': parse a short plain decimal string ("0.35210000") in the same pass that finds its end.
+ * Returns 1 (cursor past the closing quote, v = the string slice) or 0 with the cursor unchanged
+ * when the string is anything else (escapes, signs, too long, too precise...): the caller then
+ * takes the general path, which reports the exact error. */
+static inline int eng_j_dec_fused(eng_jcur* c, int32_t exp, int64_t* units, uint8_t* dec_out, eng_jv* v) {
+    const char* s = c->p + 1;
+    const char* e = c->end;
+    if (e - s > 20) e = s + 20;                     /* <= 18 digits, '.', '"' */
+    const char* p = s;
+    uint64_t acc = 0;
+    while (p < e && (unsigned)(*p - '0') < 10u) acc = acc * 10 + (uint64_t)(*p++ - '0');
+    int ni = (int)(p - s);
+    int dec = 0;
+    if (p < e && *p == '.') {
+        p++;
+        const char* f = p;
+        const char* stop = (e - f > exp) ? f + exp : e;
+        while (p < stop && (unsigned)(*p - '0') < 10u) acc = acc * 10 + (uint64_t)(*p++ - '0');
+        if (p == stop) while (p < e && *p == '0') p++;
+        dec = (int)(p - f);
+        if (dec == 0) return 0;
+    }
+    if (p >= e || *p != '"' || ni + dec == 0 || ni + dec > 18 || exp < 0 || exp > 18) return 0;
+    int used = dec < exp ? dec : exp;
+    int64_t r;
+    if (__builtin_mul_overflow((int64_t)acc, ENG_POW10[exp - used], &r)) return 0;
+    *units = r;
+    *dec_out = (uint8_t)dec;
+    v->p = s;
+    v->n = (uint32_t)(p - s);
+    v->t = ENG_JT_STR;
+    v->esc = 0;
+    v->is_int = 0;
+    c->p = p + 1;
+    return 1;
+}
+
 static inline int eng_dec(const eng_jv* v, int32_t exp, int64_t* units, uint8_t* dec) {
     if (v->t != ENG_JT_STR) return v->t == ENG_JT_NONE ? ENG_ERR_MISSING : ENG_ERR_TYPE;
     if (v->esc) return ENG_ERR_NUMBER;
@@ -253,12 +290,16 @@ static inline int eng_levels(eng_codec* c, eng_jcur* j, const eng_sym* s, eng_le
         if (r == 0) return ENG_ERR_MISSING;
         eng_jv v;
         eng_level* L = &out[n];
-        if ((r = eng_j_val(j, &v, depth + 2))) return r;
-        if ((r = eng_dec(&v, s->px_exp, &L->px, &L->px_dec))) return r;
+        if (!(*j->p == '"' && eng_j_dec_fused(j, s->px_exp, &L->px, &L->px_dec, &v))) {
+            if ((r = eng_j_val(j, &v, depth + 2))) return r;
+            if ((r = eng_dec(&v, s->px_exp, &L->px, &L->px_dec))) return r;
+        }
         r = eng_j_next(j, ']');
         if (r <= 0) return r < 0 ? r : ENG_ERR_MISSING;
-        if ((r = eng_j_val(j, &v, depth + 2))) return r;
-        if ((r = eng_dec(&v, s->sz_exp, &L->sz, &L->sz_dec))) return r;
+        if (!(*j->p == '"' && eng_j_dec_fused(j, s->sz_exp, &L->sz, &L->sz_dec, &v))) {
+            if ((r = eng_j_val(j, &v, depth + 2))) return r;
+            if ((r = eng_dec(&v, s->sz_exp, &L->sz, &L->sz_dec))) return r;
+        }
         while ((r = eng_j_next(j, ']')) == 1) {          /* OKX: liquidated orders, order count */
             if ((r = eng_j_skip(j, depth + 2))) return r;
         }
@@ -342,6 +383,9 @@ enum { BNK_NONE = 0, BNK_QUOTE, BNK_DEPTH, BNK_TRADE, BNK_AGG, BNK_MARK };
 
 typedef struct eng_bn {
     uint32_t have;                 /* bit f: v[f] was set (v[] is not zeroed: hot path) */
+    uint32_t parsed;               /* bit f: units[f]/decs[f] hold v[f] parsed exactly at the field's exp */
+    int64_t units[BN_N];
+    uint8_t decs[BN_N];
     int kind;
     int sym_unknown;
     const eng_sym* sym;
@@ -350,6 +394,16 @@ typedef struct eng_bn {
 } eng_bn;
 
 static const eng_jv ENG_JV_NONE = {0, 0, 0, 0, 0, 0};
+
+#define ENG_BN_DECIMALS ((1u << BN_b) | (1u << BN_B) | (1u << BN_a) | (1u << BN_A) | (1u << BN_p) | (1u << BN_q))
+#define ENG_BN_SIZES ((1u << BN_B) | (1u << BN_A) | (1u << BN_q))
+
+/* exact decimal of field f: the value cached by the fused scan, or parsed now */
+static inline int eng_bn_dec(const eng_bn* st, int f, int32_t exp, int64_t* units) {
+    if ((st->parsed >> f) & 1u) { *units = st->units[f]; return ENG_OK; }
+    uint8_t d;
+    return eng_dec(((st->have >> f) & 1u) ? &st->v[f] : &ENG_JV_NONE, exp, units, &d);
+}
 
 static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
     int rc = eng_j_open(j, '{', '}');
@@ -394,7 +448,13 @@ static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
             st->v[f].t = ENG_JT_ARR;
             st->have |= 1u << f;
         } else if (f >= 0) {
-            if ((rc = eng_j_val(j, &st->v[f], depth + 1))) ENG_FAIL(c, rc, "invalid JSON value");
+            int fused = 0;
+            if (st->sym && *j->p == '"' && ((1u << f) & ENG_BN_DECIMALS)) {
+                int32_t exp = ((1u << f) & ENG_BN_SIZES) ? st->sym->sz_exp : st->sym->px_exp;
+                fused = eng_j_dec_fused(j, exp, &st->units[f], &st->decs[f], &st->v[f]);
+                st->parsed |= (uint32_t)fused << f;
+            }
+            if (!fused && (rc = eng_j_val(j, &st->v[f], depth + 1))) ENG_FAIL(c, rc, "invalid JSON value");
             st->have |= 1u << f;
             if (f == BN_e) {
                 const eng_jv* e = &st->v[BN_e];
@@ -433,6 +493,7 @@ static inline int eng_bn_exch_ts(eng_codec* c, const eng_bn* st, int prefer_T, i
 static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     eng_bn st;
     st.have = 0;
+    st.parsed = 0;
     st.kind = BNK_NONE;
     st.sym_unknown = 0;
     st.sym = NULL;
@@ -453,14 +514,13 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     if (ENG_BNV(&st, BN_s)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "s: symbol missing");
     if (st.sym_unknown || !st.sym) ENG_FAIL(c, ENG_ERR_UNKNOWN_SYMBOL, "s: symbol not registered");
     const eng_sym* s = st.sym;
-    uint8_t d;
     switch (st.kind) {
     case BNK_QUOTE: {
         eng_quote q;
-        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_b), s->px_exp, &q.bid_px, &d), "b: bid price");
-        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_B), s->sz_exp, &q.bid_sz, &d), "B: bid size");
-        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_a), s->px_exp, &q.ask_px, &d), "a: ask price");
-        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_A), s->sz_exp, &q.ask_sz, &d), "A: ask size");
+        ENG_TRY(c, eng_bn_dec(&st, BN_b, s->px_exp, &q.bid_px), "b: bid price");
+        ENG_TRY(c, eng_bn_dec(&st, BN_B, s->sz_exp, &q.bid_sz), "B: bid size");
+        ENG_TRY(c, eng_bn_dec(&st, BN_a, s->px_exp, &q.ask_px), "a: ask price");
+        ENG_TRY(c, eng_bn_dec(&st, BN_A, s->sz_exp, &q.ask_sz), "A: ask size");
         if (ENG_BNV(&st, BN_u)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "u: update id missing");
         ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_u), &q.update_id), "u: update id");
         ENG_TRY(c, eng_bn_exch_ts(c, &st, 0, &q.exch_ts_ns), "E/T: bad timestamp");
@@ -498,8 +558,8 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
     case BNK_AGG: {
         eng_trade t;
         memset(&t, 0, sizeof(t));
-        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_p), s->px_exp, &t.px, &d), "p: price");
-        ENG_TRY(c, eng_dec(ENG_BNV(&st, BN_q), s->sz_exp, &t.sz, &d), "q: quantity");
+        ENG_TRY(c, eng_bn_dec(&st, BN_p, s->px_exp, &t.px), "p: price");
+        ENG_TRY(c, eng_bn_dec(&st, BN_q, s->sz_exp, &t.sz), "q: quantity");
         const eng_jv* id = st.kind == BNK_TRADE ? ENG_BNV(&st, BN_t) : ENG_BNV(&st, BN_a);
         if (id->t != ENG_JT_NUM) ENG_FAIL(c, id->t ? ENG_ERR_TYPE : ENG_ERR_MISSING, "t/a: trade id");
         ENG_TRY(c, eng_j_int(id, &t.trade_id), "t/a: trade id");
