@@ -122,3 +122,36 @@ def test_parser_agrees_with_twin(text):
     assert outcomes[:2] == outcomes[2:]
     if outcomes[0][0] == "rc" and outcomes[0][1] == 0:
         assert c.top_units(5) == p.top_units(5)
+
+
+INT64_MAX = 2**63 - 1
+raw_px = st.one_of(st.integers(-5, 5), st.integers(1, 10**6), st.integers(INT64_MAX - 10, INT64_MAX),
+                   st.just(-INT64_MAX))
+raw_sz = st.one_of(st.integers(-2, 3), st.integers(0, 10**9), st.integers(INT64_MAX - 10, INT64_MAX))
+raw_level = st.tuples(raw_px, raw_sz, st.integers(0, 40), st.integers(0, 40))
+
+
+@settings(max_examples=150, deadline=None)
+@given(msgs=st.lists(st.tuples(st.booleans(), st.lists(raw_level, max_size=10), st.lists(raw_level, max_size=10)),
+                     min_size=1, max_size=15),
+       exps=st.tuples(st.integers(0, 18), st.integers(0, 18)))
+def test_extreme_raw_levels_never_crash_and_keep_invariants(msgs, exps):
+    """Raw units at the int64 edges, negative values, oversize decimals: every apply returns an rc,
+    an accepted book is sorted, uncrossed and its derived values stay finite."""
+    from engine import book as cbook
+    b = Book(inst(px_exp=exps[0], sz_exp=exps[1]), "okx", capacity=12)
+    for is_snap, bids, asks in msgs:
+        rc = cbook._test_apply_raw(b, is_snap, bids, asks)
+        assert rc in (0, -1, -2, -15, -16, -18, -31, -32, -34)
+        bu, au = b.top_units(100)
+        assert all(p > 0 and s > 0 for p, s in bu + au)
+        assert [p for p, _ in bu] == sorted({p for p, _ in bu}, reverse=True)
+        assert [p for p, _ in au] == sorted({p for p, _ in au})
+        if b.valid and bu and au:
+            assert bu[0][0] < au[0][0]
+            assert b.spread_units() == au[0][0] - bu[0][0]
+            for v in (b.mid(), b.microprice(), b.imbalance(5)):
+                assert v is not None and v == v and abs(v) != float("inf")
+            vwap, filled = b.cost_to_trade("buy", "1" if exps[1] == 0 else "0." + "0" * (exps[1] - 1) + "1")
+            assert filled == 1 and vwap == pytest.approx(au[0][0] / 10 ** exps[0], rel=1e-15)
+        b.checksum_string()       # prints every stored decimal form, never overruns
