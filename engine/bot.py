@@ -106,7 +106,10 @@ def load_strategy_class(target: str, cls_name: str) -> type:
 
         if not Path(target).is_file():
             raise ConfigError(f"strategy file {target} does not exist")
-        mod = compile_strategy(target)
+        try:
+            mod = compile_strategy(target)
+        except (ImportError, ValueError) as exc:  # ABI guard / "size changed" against the installed engine
+            raise EngineError(f"cannot load compiled strategy {target}: {str(exc).splitlines()[0]}") from None
     elif target.endswith(".py"):
         path = Path(target)
         if not path.is_file():
