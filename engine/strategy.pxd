@@ -22,6 +22,7 @@ cdef struct eng_strategy_state:       # all private base-class state (one field:
 cdef class Context:
     cdef eng_ctx* c                   # owned, calloc'ed once; pointers into it stay valid for life
     cdef dict _instruments            # id -> engine.instruments.Instrument
+    cdef dict _keep                   # inst -> object c.book[inst] points into (kept alive with the ctx)
 
     cdef int check_inst(self, int inst) except -1
 

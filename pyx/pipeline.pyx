@@ -156,11 +156,7 @@ cdef class Pipeline:
             raise MemoryError("pipeline buffers")
 
     def __dealloc__(self):
-        # ctx.book[] must not point at books this pipeline kept alive
-        cdef int inst
-        if self.c != NULL and self._books:
-            for inst in self._books:
-                self.c.book[inst] = NULL
+        # ctx.book[] stays valid: the Context itself keeps the bound books alive (ctx._keep)
         free(self._obuf)
         free(self._sent)
         free(self._rej)
@@ -191,6 +187,7 @@ cdef class Pipeline:
         if inst in self._books and self._books[inst] is not book:
             raise ValueError(f"instrument {inst} already has a book")
         book.bind_top(&self.c.top[inst])
+        self.ctx._keep[inst] = book          # ctx.book[inst] must never dangle, whoever dies first
         self.c.book[inst] = book.ptr
         self._books[inst] = book
 

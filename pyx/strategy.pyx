@@ -74,6 +74,7 @@ cdef int intent_from_dict(object d, eng_intent* out) except -1:
 
 
 @cython.final
+@cython.no_gc_clear
 cdef class Context:
     """The process-wide shared state (one ``eng_ctx``) read by hooks and the risk gate.
 
@@ -89,8 +90,13 @@ cdef class Context:
         for i in range(ENG_MAX_INSTRUMENTS):
             self.c.top[i].inst = i
         self._instruments = {}
+        self._keep = {}
 
     def __dealloc__(self):
+        # books bound to ctx.top[] must stop writing into it before it is freed
+        if self._keep:
+            for obj in self._keep.values():
+                obj.bind_top_address(0)
         free(self.c)
         self.c = NULL
 

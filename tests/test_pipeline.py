@@ -421,3 +421,19 @@ def test_ticker_and_mark_frames_feed_top_and_slow_signals(probe_mod, fixtures_di
     assert ctx.slow(3, 1)[0] == pytest.approx(11794.2, abs=0.051)      # rounded to the 0.1 tick exponent
     assert ctx.slow(3, 0)[0] == pytest.approx(0.00038167)
     assert s.quotes == 1 and not ctx.top(3)["valid"]                  # a mark is not a quote
+
+
+def test_lifetimes_books_outlive_or_die_with_context(probe_mod, fixtures_dir):
+    """ctx.book[]/ctx.top[] never dangle: the Context keeps bound books alive, and a book that
+    outlives its Context is unbound from ctx.top first (it then maintains its own top)."""
+    ctx, s, risk, p, book = make_pipeline(lambda c: probe_mod.Probe(c))
+    snap = orjson.loads((fixtures_dir / "binance" / "spot" / "rest_depth_snapshot_NKNUSDT.json").read_bytes())
+    del p, s, risk
+    gc.collect()
+    assert book.apply_snapshot(snap["bids"], snap["asks"], snap["lastUpdateId"]) == 0
+    assert ctx.top(1)["valid"]                  # the pipeline is gone, the binding is not
+    addr = book.top_address
+    del ctx
+    gc.collect()
+    assert book.top_address != addr             # back on its own top
+    assert book.apply_snapshot(snap["bids"], snap["asks"], snap["lastUpdateId"]) == 0 and book.valid
