@@ -485,6 +485,9 @@ class FeedManager:
         attempt = 0
         try:
             while not self._stopping:
+                if f.conn is None or f.conn.transport is None:
+                    await asyncio.sleep(0.02)      # no stream to bridge from: wait for the reconnect
+                    continue
                 # the first buffered diff must exist before the snapshot is requested
                 t0 = time.monotonic()
                 while not f.buffer and time.monotonic() - t0 < self.cfg.snapshot_wait_first_s:
