@@ -397,12 +397,20 @@ static const eng_jv ENG_JV_NONE = {0, 0, 0, 0, 0, 0};
 
 #define ENG_BN_DECIMALS ((1u << BN_b) | (1u << BN_B) | (1u << BN_a) | (1u << BN_A) | (1u << BN_p) | (1u << BN_q))
 #define ENG_BN_SIZES ((1u << BN_B) | (1u << BN_A) | (1u << BN_q))
+#define ENG_BN_INTS ((1u << BN_E) | (1u << BN_T) | (1u << BN_u) | (1u << BN_U) | (1u << BN_pu) | \
+                     (1u << BN_t) | (1u << BN_a))
 
 /* exact decimal of field f: the value cached by the fused scan, or parsed now */
 static inline int eng_bn_dec(const eng_bn* st, int f, int32_t exp, int64_t* units) {
-    if ((st->parsed >> f) & 1u) { *units = st->units[f]; return ENG_OK; }
+    if (((st->parsed >> f) & 1u) && st->v[f].t == ENG_JT_STR) { *units = st->units[f]; return ENG_OK; }
     uint8_t d;
     return eng_dec(((st->have >> f) & 1u) ? &st->v[f] : &ENG_JV_NONE, exp, units, &d);
+}
+
+/* integer field f (JSON number or numeric string): cached by the fused scan or parsed now */
+static inline int eng_bn_int(const eng_bn* st, int f, int64_t* out) {
+    if (((st->parsed >> f) & 1u) && st->v[f].t == ENG_JT_NUM) { *out = st->units[f]; return ENG_OK; }
+    return eng_j_int(((st->have >> f) & 1u) ? &st->v[f] : &ENG_JV_NONE, out);
 }
 
 static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
@@ -449,11 +457,14 @@ static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
             st->have |= 1u << f;
         } else if (f >= 0) {
             int fused = 0;
-            if (st->sym && *j->p == '"' && ((1u << f) & ENG_BN_DECIMALS)) {
+            char ch = *j->p;
+            if (st->sym && ch == '"' && ((1u << f) & ENG_BN_DECIMALS)) {
                 int32_t exp = ((1u << f) & ENG_BN_SIZES) ? st->sym->sz_exp : st->sym->px_exp;
                 fused = eng_j_dec_fused(j, exp, &st->units[f], &st->decs[f], &st->v[f]);
-                st->parsed |= (uint32_t)fused << f;
+            } else if ((ch == '-' || (unsigned)(ch - '0') < 10u) && ((1u << f) & ENG_BN_INTS)) {
+                fused = eng_j_int_fused(j, &st->units[f], &st->v[f]);
             }
+            st->parsed |= (uint32_t)fused << f;
             if (!fused && (rc = eng_j_val(j, &st->v[f], depth + 1))) ENG_FAIL(c, rc, "invalid JSON value");
             st->have |= 1u << f;
             if (f == BN_e) {
@@ -482,11 +493,15 @@ static int eng_bn_obj(eng_codec* c, eng_jcur* j, eng_bn* st, int depth) {
 #define ENG_BNV(st, f) (((st)->have >> (f)) & 1u ? &(st)->v[f] : &ENG_JV_NONE)
 
 static inline int eng_bn_exch_ts(eng_codec* c, const eng_bn* st, int prefer_T, int64_t* ts) {
-    const eng_jv* v = prefer_T ? ENG_BNV(st, BN_T) : ENG_BNV(st, BN_E);
-    if (v->t == ENG_JT_NONE) v = prefer_T ? ENG_BNV(st, BN_E) : ENG_BNV(st, BN_T);
+    int f = prefer_T ? BN_T : BN_E;
+    if (!((st->have >> f) & 1u)) f = prefer_T ? BN_E : BN_T;
     *ts = 0;
-    if (v->t == ENG_JT_NONE) return ENG_OK;
-    ENG_TRY(c, eng_j_ms_to_ns(v, ts), "E/T: bad timestamp");
+    if (!((st->have >> f) & 1u)) return ENG_OK;
+    int64_t ms;
+    ENG_TRY(c, eng_bn_int(st, f, &ms), "E/T: bad timestamp");
+    if (ms < 0) ENG_FAIL(c, ENG_ERR_NEGATIVE, "E/T: negative timestamp");
+    if (ms > INT64_MAX / 1000000) ENG_FAIL(c, ENG_ERR_OVERFLOW, "E/T: timestamp too large");
+    *ts = ms * 1000000;
     return ENG_OK;
 }
 
@@ -522,7 +537,7 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         ENG_TRY(c, eng_bn_dec(&st, BN_a, s->px_exp, &q.ask_px), "a: ask price");
         ENG_TRY(c, eng_bn_dec(&st, BN_A, s->sz_exp, &q.ask_sz), "A: ask size");
         if (ENG_BNV(&st, BN_u)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "u: update id missing");
-        ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_u), &q.update_id), "u: update id");
+        ENG_TRY(c, eng_bn_int(&st, BN_u, &q.update_id), "u: update id");
         ENG_TRY(c, eng_bn_exch_ts(c, &st, 0, &q.exch_ts_ns), "E/T: bad timestamp");
         q.recv_ts_ns = recv_ns;
         q.venue = c->venue;
@@ -534,10 +549,10 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         eng_depth dp;
         memset(&dp, 0, sizeof(dp));
         if (ENG_BNV(&st, BN_U)->t == ENG_JT_NONE || ENG_BNV(&st, BN_u)->t == ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_MISSING, "U/u: update ids missing");
-        ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_U), &dp.first_id), "U: first update id");
-        ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_u), &dp.last_id), "u: last update id");
+        ENG_TRY(c, eng_bn_int(&st, BN_U, &dp.first_id), "U: first update id");
+        ENG_TRY(c, eng_bn_int(&st, BN_u, &dp.last_id), "u: last update id");
         dp.prev_id = -1;
-        if (ENG_BNV(&st, BN_pu)->t != ENG_JT_NONE) ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_pu), &dp.prev_id), "pu: previous update id");
+        if (ENG_BNV(&st, BN_pu)->t != ENG_JT_NONE) ENG_TRY(c, eng_bn_int(&st, BN_pu, &dp.prev_id), "pu: previous update id");
         /* a non-array "b"/"a" was stored as a plain value: let finish report its type */
         if (!st.lb.done && st.lb.raw.t == ENG_JT_NONE) st.lb.raw = *ENG_BNV(&st, BN_b);
         if (!st.la.done && st.la.raw.t == ENG_JT_NONE) st.la.raw = *ENG_BNV(&st, BN_a);
@@ -562,7 +577,7 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         ENG_TRY(c, eng_bn_dec(&st, BN_q, s->sz_exp, &t.sz), "q: quantity");
         const eng_jv* id = st.kind == BNK_TRADE ? ENG_BNV(&st, BN_t) : ENG_BNV(&st, BN_a);
         if (id->t != ENG_JT_NUM) ENG_FAIL(c, id->t ? ENG_ERR_TYPE : ENG_ERR_MISSING, "t/a: trade id");
-        ENG_TRY(c, eng_j_int(id, &t.trade_id), "t/a: trade id");
+        ENG_TRY(c, eng_bn_int(&st, st.kind == BNK_TRADE ? BN_t : BN_a, &t.trade_id), "t/a: trade id");
         if (ENG_BNV(&st, BN_m)->t == ENG_JT_TRUE) t.side = ENG_SIDE_SELL;        /* buyer is maker: seller aggressed */
         else if (ENG_BNV(&st, BN_m)->t == ENG_JT_FALSE) t.side = ENG_SIDE_BUY;
         else ENG_FAIL(c, ENG_BNV(&st, BN_m)->t ? ENG_ERR_TYPE : ENG_ERR_MISSING, "m: buyer-is-maker flag");
@@ -591,7 +606,7 @@ static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
             ENG_FAIL(c, ENG_ERR_TYPE, "r: funding rate");
         }
         if (ENG_BNV(&st, BN_T)->t != ENG_JT_NONE) {
-            ENG_TRY(c, eng_j_int(ENG_BNV(&st, BN_T), &m.next_funding_ms), "T: next funding time");
+            ENG_TRY(c, eng_bn_int(&st, BN_T, &m.next_funding_ms), "T: next funding time");
             if (m.next_funding_ms < 0) ENG_FAIL(c, ENG_ERR_NEGATIVE, "T: next funding time");
             if (m.next_funding_ms > 0) m.mask |= ENG_TK_NEXT_FUNDING;
         }

@@ -301,6 +301,35 @@ static inline int eng_j_int(const eng_jv* v, int64_t* out) {
     return ENG_OK;
 }
 
+/* At the first byte of a number: a plain JSON integer of <= 18 digits parsed in one pass.
+ * Returns 1 (cursor after it, v = the token) or 0 with the cursor unchanged for anything else
+ * (fraction, exponent, leading zero, longer): the caller then takes eng_j_val + eng_j_int. */
+static inline int eng_j_int_fused(eng_jcur* c, int64_t* out, eng_jv* v) {
+    const char* p = c->p;
+    const char* e = c->end;
+    int neg = 0;
+    if (p < e && *p == '-') { neg = 1; p++; }
+    const char* d0 = p;
+    const char* lim = (e - d0 > 19) ? d0 + 19 : e;
+    uint64_t acc = 0;
+    while (p < lim && (unsigned)(*p - '0') < 10u) acc = acc * 10 + (uint64_t)(*p++ - '0');
+    long nd = p - d0;
+    if (nd == 0 || nd > 18 || (*d0 == '0' && nd > 1)) return 0;
+    if (p < e) {
+        char ch = *p;
+        if (!(ch == ',' || ch == '}' || ch == ']' || ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t'))
+            return 0;
+    }
+    *out = neg ? -(int64_t)acc : (int64_t)acc;
+    v->p = c->p;
+    v->n = (uint32_t)(p - c->p);
+    v->t = ENG_JT_NUM;
+    v->esc = 0;
+    v->is_int = 1;
+    c->p = p;
+    return 1;
+}
+
 /* Non-negative millisecond timestamp -> ns. */
 static inline int eng_j_ms_to_ns(const eng_jv* v, int64_t* out_ns) {
     int64_t ms;
