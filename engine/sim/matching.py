@@ -285,6 +285,9 @@ class Engine:
         self.fills: list[Fill] = []
         self.listeners: list[Listener] = []
         self._next_order_id = 8_000_000_000
+        #: Binance reports NEW before the fills of a crossing order; Bybit/OKX/Bitget push the
+        #: resulting state only
+        self.new_event_when_crossing = True
 
     # ---- helpers --------------------------------------------------------------------------
     def market(self, symbol: str) -> Market:
@@ -372,7 +375,7 @@ class Engine:
 
     def place(self, symbol: str, side: str, type_: str, qty: int, px: int = 0, tif: str = "GTC",
               client_id: str = "", reduce_only: bool = False, post_only: bool = False,
-              extra: dict | None = None) -> Order:
+              extra: dict | None = None, post_only_reject: bool = True) -> Order:
         """Validate, accept and match one order. Raises Reject before anything is emitted."""
         m = self.market(symbol)
         if type_ not in ("LIMIT", "MARKET"):
@@ -392,7 +395,7 @@ class Engine:
         best_opp = m.best(opp)
         crosses = best_opp is not None and (type_ == "MARKET" or
                                             (px >= best_opp if sd == 0 else px <= best_opp))
-        if tif == "GTX" and crosses:
+        if tif == "GTX" and crosses and post_only_reject:
             raise Reject("POST_ONLY")
         pos = self.positions[symbol]
         if reduce_only:
@@ -417,6 +420,13 @@ class Engine:
                 lock = m.sz_dec(qty)
                 if lock > self.balances.get(m.spec.base, Decimal(0)) - self.locked.get(m.spec.base, Decimal(0)):
                     raise Reject("BALANCE")
+        if tif == "GTX" and crosses:
+            # venues that accept the request and cancel the order (Bybit/OKX/Bitget)
+            o = self._new_order(m, side, type_, tif, px, qty, client_id, reduce_only, extra)
+            o.status = "CANCELED"
+            o.expire_reason = "POST_ONLY"
+            self._emit(o, "CANCELED")
+            return o
         if tif == "FOK":
             if self._fillable(m, sd, px if type_ == "LIMIT" else None, qty) < qty:
                 o = self._new_order(m, side, type_, tif, px, qty, client_id, reduce_only, extra)
@@ -431,7 +441,8 @@ class Engine:
             asset = m.spec.quote if sd == 0 else m.spec.base
             o.locked = lock
             self.locked[asset] = self.locked.get(asset, Decimal(0)) + lock
-        self._emit(o, "NEW")
+        if not crosses or self.new_event_when_crossing:
+            self._emit(o, "NEW")
         if crosses:
             self._take(m, o)
         if o.is_open:
