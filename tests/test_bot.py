@@ -145,3 +145,39 @@ def test_record_from_the_sim_then_replay(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("replayed "))
     assert "errors {}" in line and int(line.split("(")[1].split()[0]) > 0, line
+
+
+@pytest.mark.slow
+def test_sigterm_graceful_shutdown_cancels_and_flushes(tmp_path):
+    """SIGTERM: no new orders, open quotes cancelled at the venue, every order persisted in a final state."""
+    import signal
+    import sqlite3
+    import time
+
+    db = tmp_path / "mm.sqlite"
+    cfg = (ROOT / "bots" / "market_maker" / "config.toml").read_text().replace(
+        'path = "hotpath-data/market_maker.sqlite"', f'path = "{db}"')
+    (tmp_path / "config.toml").write_text(cfg)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(ROOT / "bots" / "market_maker"), "--config",
+                          str(tmp_path / "config.toml"), "--report-dir", str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        for line in p.stdout:
+            if "orders=" in line and int(line.split("orders=")[1].split()[0]) >= 4:
+                break
+            assert time.monotonic() < deadline, "bot did not start quoting"
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0, err[-2000:]
+    assert "stopped (SIGTERM)" in out
+    rows = sqlite3.connect(db).execute("SELECT status, COUNT(*) FROM orders GROUP BY status").fetchall()
+    by_status = dict(rows)
+    assert sum(by_status.values()) >= 4
+    live = {s: n for s, n in by_status.items() if s in ("pending_new", "new", "partially_filled", "unknown")}
+    assert not live, by_status                     # quotes were cancelled and the store flushed
+    assert by_status.get("canceled", 0) >= 1
