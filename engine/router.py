@@ -186,6 +186,10 @@ class TradingAdapter:
     def deadman(self, timeout_ms: int) -> list[Request]:
         return []
 
+    def query_result(self, reply: Reply) -> Reply:
+        """Venue-specific reading of a query-by-client-id answer (e.g. an empty list = not found)."""
+        return reply
+
 
 _ADAPTERS = {
     Venue.BINANCE_USDM: ("engine.exchanges.binance.trading", "BinanceUsdmTrading"),
@@ -515,7 +519,7 @@ class Router:
         """Query by client order id until the venue gives a definite answer (never resend)."""
         delay = 0.05
         while True:
-            rep = await self._http(rv, rv.adapter.query(o))
+            rep = rv.adapter.query_result(await self._http(rv, rv.adapter.query(o)))
             if rep.outcome == OK:
                 reps = rv.adapter.reports_of(rep)
                 for r in reps:
@@ -547,7 +551,9 @@ class Router:
             o = self.state.new_order(r.client_oid, cid, int(rv.venue), r.inst, r.side, r.ord_type,
                                      r.tif, r.flags, r.px or 0, r.sz)
             self._event("adopted", client_oid=r.client_oid)
-        if r.status is None:
+        if r.status is None:            # an ack without state (Bybit/OKX/Bitget): keep the venue id
+            if r.venue_order_id and r.venue_order_id != o.venue_order_id:
+                self.state.update_order(r.client_oid, o.status, venue_order_id=r.venue_order_id)
             return
         try:
             self.state.update_order(r.client_oid, r.status, r.filled_sz, r.venue_order_id, r.reason,

@@ -51,8 +51,11 @@ async def settle(router: Router, cond: Any = None, timeout: float = 5.0) -> None
         await router.store.flush()
 
 
-def assert_matches_exchange(ex: Any, venue_key: str, router: Router) -> None:
-    """Local orders/fills/positions equal the sim's; no duplicate client ids on the venue."""
+def assert_matches_exchange(ex: Any, venue_key: str, router: Router, fill_ids: bool = True) -> None:
+    """Local orders/fills/positions equal the sim's; no duplicate client ids on the venue.
+
+    ``fill_ids=False`` for venues whose simulated execution ids are not the engine's trade ids
+    (then fills are compared by size per order)."""
     v = Venue.parse(venue_key)
     ex_orders = [o for o in ex.orders(venue_key) if o.client_id.startswith("hp")]
     ids = [o.client_id for o in ex_orders]
@@ -63,16 +66,22 @@ def assert_matches_exchange(ex: Any, venue_key: str, router: Router) -> None:
         assert lo is not None, f"venue order {o.client_id} unknown locally"
         want = {"NEW": "new", "PARTIALLY_FILLED": "partially_filled", "FILLED": "filled",
                 "CANCELED": "canceled", "EXPIRED": "expired", "REJECTED": "rejected"}[o.status]
-        assert lo.status == want, (o.client_id, lo.status, o.status)
+        ok = {want} if venue_key.startswith("binance") else (
+            {"expired", "canceled"} if want in ("expired", "canceled") else {want})
+        assert lo.status in ok, (o.client_id, lo.status, o.status)
         assert lo.filled_sz == o.filled, (o.client_id, lo.filled_sz, o.filled)
     venue_ids = set(ids)
     for lo in st.orders.values():
         if lo.venue == int(v) and lo.client_oid not in venue_ids:
             assert lo.status == "rejected", (lo.client_oid, lo.status)
-    sim_fills = {f"{f.order.symbol}:{f.trade_id}" for f in ex.fills(venue_key)
-                 if f.order.client_id.startswith("hp")}
-    local = {tid for (vv, tid) in st.fill_ids if vv == int(v)}
-    assert sim_fills == local, (sim_fills ^ local)
+    if fill_ids:
+        sim_fills = {f"{f.order.symbol}:{f.trade_id}" for f in ex.fills(venue_key)
+                     if f.order.client_id.startswith("hp")}
+        local = {tid for (vv, tid) in st.fill_ids if vv == int(v)}
+        assert sim_fills == local, (sim_fills ^ local)
+    for o in ex_orders:
+        lo = st.get(o.client_id)
+        assert lo.fill_sum == o.filled, ("fills of", o.client_id, lo.fill_sum, o.filled)
     pos = ex.positions(venue_key)
     for inst in st.instruments.values():
         if inst.venue != v:
