@@ -181,3 +181,22 @@ def test_sigterm_graceful_shutdown_cancels_and_flushes(tmp_path):
     live = {s: n for s, n in by_status.items() if s in ("pending_new", "new", "partially_filled", "unknown")}
     assert not live, by_status                     # quotes were cancelled and the store flushed
     assert by_status.get("canceled", 0) >= 1
+
+
+def test_offline_build_applies_risk_limits_from_config():
+    """Bot._build_core: instruments into the Context, limits from [risk]/[[instruments]] into the RiskGate."""
+    from engine.bot import Bot, _NoSim
+    from engine.config import load_config
+
+    cfg = load_config(ROOT / "bots" / "spread" / "config.toml")
+    bot = Bot(cfg, sim=_NoSim())
+    bot._build_core()
+    assert [i.symbol for i in bot.table] == ["BTCUSDT", "BTC-USDT-SWAP"]
+    assert bot.ctx.instrument(1).contract_mult == 0.01
+    a, b = bot.risk.limits(0), bot.risk.limits(1)
+    assert a["max_position"] == 50 and b["max_position"] == 500          # "0.05" BTC and "5" contracts in units
+    assert a["max_notional"] == 5000.0 and a["max_book_age_ns"] == 2_000_000_000
+    g = bot.risk.global_limits()
+    assert g["rate_per_s"] == 50.0 and g["max_daily_loss"] == 500.0 and g["max_open_orders"] == 20
+    assert set(bot.books) == {0, 1}                                       # both legs keep a full L2 book
+    assert type(bot.strategy).__name__ == "SpreadStrategy" and bot.strategy.leg_b == 1
