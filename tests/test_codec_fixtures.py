@@ -3,7 +3,9 @@
 value against an independent orjson + Decimal reference decoder (tests/_codec_util.py)."""
 from __future__ import annotations
 
+import zlib
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
@@ -112,3 +114,48 @@ def test_fixture_frames_match_reference(venue: Venue, fixtures_dir: Path) -> Non
     for kind in need:
         assert seen[kind] > 0, (venue, kind, seen)
     assert seen[ENG_ERR_UNSUPPORTED] > 0  # acks / private frames are handed to the JSON path
+
+
+def _fmt(units: int, exp: int, dec: int) -> str:
+    q = Decimal(units).scaleb(-exp)
+    return f"{q:.{dec}f}"
+
+
+def _crc(bids: list, asks: list, inst: Instrument) -> int:
+    parts: list[str] = []
+    for i in range(max(len(bids[:25]), len(asks[:25]))):
+        for side in (bids, asks):
+            if i < len(side) and i < 25:
+                px, sz, pd, sd = side[i]
+                parts += [_fmt(px, inst.px_exp, pd), _fmt(sz, inst.sz_exp, sd)]
+    v = zlib.crc32(":".join(parts).encode())
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+
+@pytest.mark.parametrize("venue,rel,symbol,tick,lot,n_snap", [
+    (Venue.OKX, "okx/recorded_2022/ws_books_BTC-USDT.jsonl", "BTC-USDT", "0.1", "0.00000001", 1),
+    (Venue.BITGET, "bitget/recorded_2022_v1_spot/ws_books_EOSUSDT.jsonl", "EOSUSDT", "0.0001", "0.0001", 1),
+    (Venue.BITGET, "bitget/recorded_2022_v1_mix/ws_books_DASHUSDT.jsonl", "DASHUSDT", "0.01", "0.01", 1),
+])
+def test_levels_reprint_exactly_and_snapshot_checksums_verify(venue, rel, symbol, tick, lot, n_snap,
+                                                              fixtures_dir: Path) -> None:
+    """With the venue's real tick/lot exponents, units + px_dec/sz_dec print every level back byte for
+    byte, so the book can compute OKX/Bitget CRC32s; snapshot frames verify on their own."""
+    inst = Instrument(0, venue, symbol, tick, lot)
+    dec = Decoder(int(venue))
+    dec.add_instrument(inst)
+    snaps = levels = 0
+    for frame in recording_frames(Path(fixtures_dir) / rel):
+        kind, ev = dec.decode_py(frame)
+        if kind != EV_DEPTH:
+            continue
+        raw = orjson.loads(frame)["data"][0]
+        for side, key in ((ev["bids"], "bids"), (ev["asks"], "asks")):
+            assert [(_fmt(p, inst.px_exp, pd), _fmt(s, inst.sz_exp, sd)) for p, s, pd, sd in side] == \
+                [(lv[0], lv[1]) for lv in raw[key]]
+            levels += len(side)
+        if ev["is_snapshot"]:
+            assert ev["has_checksum"] == 1
+            assert _crc(ev["bids"], ev["asks"], inst) == ev["checksum"]
+            snaps += 1
+    assert snaps == n_snap and levels > 1000
