@@ -27,7 +27,10 @@ from engine.config import BotConfig, load_config
 from engine.errors import ConfigError, EngineError
 from engine.instruments import Instrument, InstrumentTable, Venue
 
+import orjson
+
 log = logging.getLogger("hotpath.bot")
+ACK_STAGE = 7  # ENG_STAGE_ACK (include/engine/hist.h)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -206,6 +209,8 @@ class Bot:
         self.final_table = ""
         self._poller: BusyPoller | None = None
         self._stopped = False
+        self._await_ack: dict[int, int] = {}      # client id -> t_send (ns) of orders awaiting their reply
+        self._early_acks: dict[int, int] = {}     # client id -> t_ack of replies that beat the drain
         rt = config.runtime
         self.cpu = self.opts.cpu if self.opts.cpu is not None else rt.cpu
         self.busy_poll = self.opts.busy_poll if self.opts.busy_poll is not None else rt.busy_poll
@@ -361,11 +366,13 @@ class Bot:
                     return
                 if frame.msg_type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     return
+                t_ack = time.monotonic_ns()
                 payload = frame.get_payload_as_bytes()
                 if not self.logged_on:
                     self.login_replies.put_nowait(payload)
                     return
-                bot.router.on_cold_frame(self.venue, payload, 0, -1, time.monotonic_ns())
+                bot._on_ack(payload, t_ack)
+                bot.router.on_cold_frame(self.venue, payload, 0, -1, t_ack)
 
             def on_ws_disconnected(self, transport: Any) -> None:
                 if not bot._stopped:
@@ -502,6 +509,27 @@ class Bot:
         self.counters.fills = len(self.router.state.fill_ids)
         self.reporter.on_ticks(self.counters.ticks)
 
+    def _on_ack(self, payload: bytes, t_ack: int) -> None:
+        """ACK stage: order written -> the venue's reply on the order connection (request ids end in
+        ``Z<base36 client id>``). Replies can beat the 5 ms drain, so both orders of arrival are handled."""
+        try:
+            d = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        rid = d.get("id", d.get("reqId")) if isinstance(d, dict) else None
+        if not isinstance(rid, str) or "Z" not in rid:
+            return
+        try:
+            cid = int(rid.rsplit("Z", 1)[1], 36)
+        except ValueError:
+            return
+        t_send = self._await_ack.pop(cid, None)
+        if t_send is None:
+            if len(self._early_acks) < 4096:
+                self._early_acks[cid] = t_ack
+        elif t_ack > t_send:
+            self.pipeline.latency.record(ACK_STAGE, t_ack - t_send)
+
     def _register_sent(self, records: list[dict[str, Any]]) -> None:
         """Record orders the compiled path already wrote, under the client order id the encoder put on the
         wire (engine.orders.client_order_id), so acks/user-stream reports find them in the router's State.
@@ -510,6 +538,12 @@ class Bot:
 
         state = self.router.state
         for d in records:
+            t_ack = self._early_acks.pop(d["client_id"], None)
+            if t_ack is not None:
+                if t_ack > d["t_send"]:
+                    self.pipeline.latency.record(ACK_STAGE, t_ack - d["t_send"])
+            elif len(self._await_ack) < 4096:
+                self._await_ack[d["client_id"]] = d["t_send"]
             if d["kind"] != 1:
                 continue
             oid = client_order_id(d["venue"], self.session_tag, d["client_id"])

@@ -80,6 +80,7 @@ def test_demo_no_live_trades_against_the_sim_and_reports(tmp_path):
     final = parse_final(r.stdout)
     assert final["ticks"] > 0 and final["orders"] > 0 and final["fills"] > 0, r.stdout[-2000:]
     assert "per-stage latency" in r.stdout and "tick_to_trade" in r.stdout
+    assert any(ln.startswith("ack ") for ln in r.stdout.splitlines())   # venue replies timed per order
     assert list(tmp_path.glob("*.html")) and list(tmp_path.glob("*.png"))
     assert "Traceback" not in r.stderr
 
