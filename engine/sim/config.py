@@ -129,6 +129,7 @@ class SimConfig:
     funding_interval_s: float = 1.0       # markPrice / funding push interval
     replay: str | None = None             # path of a recording to replay instead of synthetic
     replay_speed: float = 1.0             # 0 = as fast as possible
+    replay_venue: str | None = None       # venue of a fixture JSONL (default: first venue)
     market: bool = True                   # False: no synthetic updates (static book; tests)
 
     def __post_init__(self) -> None:

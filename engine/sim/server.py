@@ -151,6 +151,8 @@ class VenueServer:
         self.tasks: list[asyncio.Task] = []
         self.last_quote_send_ns = 0
         self.paused = False
+        self.replay_mode = False
+        self.replay_snapshots: dict[str, Any] = {}
         self.loop_errors = 0
         self.t2t_samples: list[int] = []
         self.started_ms = int(time.time() * 1000)
@@ -421,6 +423,7 @@ class SimExchange:
         self.config = config or SimConfig()
         self.ports = ports or {}
         self.venues: dict[str, VenueServer] = {}
+        self.replay: Any = None
 
     async def __aenter__(self) -> "SimExchange":
         await self.start()

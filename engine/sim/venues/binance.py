@@ -522,6 +522,11 @@ class BinanceBase(VenueServer):
         return out
 
     def rest_depth(self, params: dict[str, Any], request: Any) -> dict[str, Any]:
+        if self.replay_mode:
+            snap = self.replay_snapshots.get(str(params.get("symbol", "")).upper())
+            if snap is None:
+                raise ApiError(-1121, "Invalid symbol.")   # nothing recorded for it (yet)
+            return snap
         return self.depth_snapshot(params)
 
     def _book_ticker(self, m: Market) -> dict[str, Any]:
