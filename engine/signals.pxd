@@ -14,6 +14,12 @@ cdef extern from "engine/signals.h" nogil:
         double value                # current average (valid when n > 0)
         int64_t n                   # samples seen
 
+    ctypedef struct eng_tema:
+        double half_life_ns         # > 0
+        double value                # current average (valid when n > 0)
+        int64_t last_ns             # timestamp of the newest sample
+        int64_t n                   # samples seen
+
     ctypedef struct eng_ewvar:
         double alpha                # 0 < alpha <= 1
         double mean                 # EW mean
@@ -59,6 +65,10 @@ cdef extern from "engine/signals.h" nogil:
     void eng_ema_reset(eng_ema* s)
     int eng_ema_update(eng_ema* s, double x)
     int eng_ema_value(const eng_ema* s, double* out)
+    int eng_tema_init(eng_tema* s, double half_life_ns)
+    void eng_tema_reset(eng_tema* s)
+    int eng_tema_update(eng_tema* s, double x, int64_t t_ns)
+    int eng_tema_value(const eng_tema* s, double* out)
     int eng_ewvar_init(eng_ewvar* s, double alpha)
     void eng_ewvar_reset(eng_ewvar* s)
     int eng_ewvar_update(eng_ewvar* s, double x)
@@ -95,6 +105,10 @@ cdef extern from "engine/signals.h" nogil:
 @cython.final
 cdef class Ema:
     cdef eng_ema s                  # C state; nogil code may use &self.s directly
+
+@cython.final
+cdef class TimeEma:
+    cdef eng_tema s
 
 @cython.final
 cdef class EwVar:

@@ -110,6 +110,34 @@ cdef class Ema:
 
 
 @cython.final
+cdef class TimeEma:
+    """EMA for irregular samples: a sample's weight halves every ``half_life_ns`` of elapsed time."""
+
+    def __cinit__(self, double half_life_ns):
+        if eng_tema_init(&self.s, half_life_ns) != ENG_OK:
+            raise ValueError(f"half_life_ns must be a finite number > 0, got {half_life_ns!r}")
+
+    def update(self, double x, int64_t t_ns):
+        """Add a sample taken at ``t_ns`` (non-decreasing); returns the new average."""
+        if eng_tema_update(&self.s, x, t_ns) != ENG_OK:
+            raise ValueError(f"non-finite sample {x!r} or time going backwards ({t_ns} < {self.s.last_ns})")
+        return self.s.value
+
+    @property
+    def value(self):
+        cdef double v = 0.0
+        cdef int rc = eng_tema_value(&self.s, &v)
+        return _opt(rc, v)
+
+    @property
+    def count(self):
+        return self.s.n
+
+    def reset(self):
+        eng_tema_reset(&self.s)
+
+
+@cython.final
 cdef class EwVar:
     """Exponentially weighted mean and (biased) variance, West's incremental form."""
 
@@ -309,6 +337,25 @@ def ema_batch(x, alpha=None, half_life=None):
     with nogil:
         for i in range(xs.shape[0]):
             o[i] = s.value if eng_ema_update(&s, xs[i]) == ENG_OK else NAN
+    return out
+
+
+def time_ema_batch(x, t_ns, double half_life_ns):
+    """Time-decayed EMA after each sample; NaN where a sample was rejected (NaN/Inf or time going
+    backwards; state unchanged)."""
+    cdef const double[::1] xs = _f64(x)
+    cdef const int64_t[::1] ts = np.ascontiguousarray(t_ns, dtype=np.int64)
+    if xs.shape[0] != ts.shape[0]:
+        raise ValueError("x and t_ns must have the same length")
+    cdef eng_tema s = eng_tema(half_life_ns=1.0, value=0.0, last_ns=0, n=0)
+    if eng_tema_init(&s, half_life_ns) != ENG_OK:
+        raise ValueError(f"half_life_ns must be a finite number > 0, got {half_life_ns!r}")
+    out = np.empty(xs.shape[0], dtype=np.float64)
+    cdef double[::1] o = out
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(xs.shape[0]):
+            o[i] = s.value if eng_tema_update(&s, xs[i], ts[i]) == ENG_OK else NAN
     return out
 
 

@@ -236,3 +236,31 @@ def test_parity_with_twin(name, make, update, getter):
         assert (a is None) == (b is None), name
         if a is not None:
             assert a == pytest.approx(b, rel=1e-9, abs=1e-9), name
+
+
+def test_time_ema_half_life_and_irregular_steps():
+    t = sig.TimeEma(half_life_ns=1_000_000)
+    assert t.value is None
+    assert t.update(1.0, 5_000) == 1.0
+    assert t.update(0.0, 1_005_000) == pytest.approx(0.5)          # one half-life later
+    assert t.update(0.0, 1_005_000) == pytest.approx(0.5)          # dt = 0: no weight
+    assert t.update(0.0, 3_005_000) == pytest.approx(0.125)        # two half-lives in one step
+    with pytest.raises(ValueError):
+        t.update(1.0, 1_000)                                       # time going backwards
+    with pytest.raises(ValueError):
+        t.update(float("nan"), 4_000_000)
+    assert t.count == 4 and t.value == pytest.approx(0.125)
+    with pytest.raises(ValueError):
+        sig.TimeEma(0)
+    # equal spacing reduces to the per-sample EMA with alpha from the half-life in samples
+    x = RNG.normal(size=500)
+    ts = np.arange(500, dtype=np.int64) * 250
+    assert np.allclose(sig.time_ema_batch(x, ts, 1000.0), sig.ema_batch(x, half_life=4.0), rtol=1e-12, atol=1e-12)
+    te = sig.TimeEma(1000.0)
+    assert np.array_equal(sig.time_ema_batch(x, ts, 1000.0), np.array([te.update(v, int(s)) for v, s in zip(x, ts)]))
+    p = pysig.TimeEma(1000.0)
+    te.reset()
+    for v, s in zip(x, ts):
+        assert te.update(v, int(s)) == pytest.approx(p.update(v, int(s)), rel=1e-12, abs=1e-12)
+    out = sig.time_ema_batch([1.0, 2.0, 3.0], [10, 5, 20], 10.0)
+    assert np.isnan(out[1]) and out[2] == pytest.approx(1.0 + (1 - 2 ** -1) * 2.0)

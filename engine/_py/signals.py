@@ -72,6 +72,35 @@ class Ema:
         return self.value
 
 
+class TimeEma:
+    """EMA for irregular samples: weight of the old average is 2**(-dt / half_life_ns)."""
+
+    def __init__(self, half_life_ns: float) -> None:
+        h = float(half_life_ns)
+        if not math.isfinite(h) or h <= 0:
+            raise ValueError(f"half_life_ns must be a finite number > 0, got {half_life_ns!r}")
+        self.half_life_ns = h
+        self.reset()
+
+    def reset(self) -> None:
+        self.value = None
+        self.count = 0
+        self._last_ns = 0
+
+    def update(self, x: float, t_ns: int) -> float:
+        x = _finite(x)
+        if self.count and t_ns < self._last_ns:
+            raise ValueError("time going backwards")
+        if self.value is None:
+            self.value = x
+        else:
+            w = 1.0 - 2.0 ** (-(t_ns - self._last_ns) / self.half_life_ns)
+            self.value += w * (x - self.value)
+        self._last_ns = t_ns
+        self.count += 1
+        return self.value
+
+
 class EwVar:
     """Exponentially weighted mean and biased variance (West 1979)."""
 

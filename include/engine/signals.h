@@ -59,6 +59,45 @@ static inline int eng_ema_value(const eng_ema* s, double* out) {
     return ENG_OK;
 }
 
+/* ---- time-decayed EMA (irregular samples): weight halves every half_life_ns of elapsed time ---- */
+typedef struct eng_tema {
+    double half_life_ns;            /* > 0 */
+    double value;                   /* current average (valid when n > 0) */
+    int64_t last_ns;                /* timestamp of the newest sample */
+    int64_t n;                      /* samples seen */
+} eng_tema;
+
+static inline int eng_tema_init(eng_tema* s, double half_life_ns) {
+    if (!eng_sig__finite(half_life_ns) || half_life_ns <= 0.0) return ENG_ERR_DOMAIN;
+    s->half_life_ns = half_life_ns;
+    s->value = 0.0;
+    s->last_ns = 0;
+    s->n = 0;
+    return ENG_OK;
+}
+
+static inline void eng_tema_reset(eng_tema* s) { s->value = 0.0; s->last_ns = 0; s->n = 0; }
+
+/* value += (1 - 2^(-dt / half_life)) * (x - value); a timestamp older than the last one is rejected. */
+static inline int eng_tema_update(eng_tema* s, double x, int64_t t_ns) {
+    if (!eng_sig__finite(x) || (s->n && t_ns < s->last_ns)) return ENG_ERR_DOMAIN;
+    if (s->n == 0) {
+        s->value = x;
+    } else {
+        double w = 1.0 - exp2(-(double)(t_ns - s->last_ns) / s->half_life_ns);
+        s->value += w * (x - s->value);
+    }
+    s->last_ns = t_ns;
+    s->n++;
+    return ENG_OK;
+}
+
+static inline int eng_tema_value(const eng_tema* s, double* out) {
+    if (s->n == 0) return ENG_ERR_DOMAIN;
+    *out = s->value;
+    return ENG_OK;
+}
+
 /* ---- exponentially weighted mean and variance (West 1979 incremental form) ------------------- */
 typedef struct eng_ewvar {
     double alpha;                   /* 0 < alpha <= 1 */
