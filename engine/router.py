@@ -180,6 +180,10 @@ class TradingAdapter:
     def user_ping(self) -> bytes | None:
         return None
 
+    def ws_keepalive(self) -> bytes | None:
+        """Application-level ping for the order WebSocket (OKX/Bitget ``ping`` text)."""
+        return None
+
     def user_ping_reply(self, payload: bytes) -> bytes | None:
         return None
 
@@ -609,7 +613,12 @@ class Router:
             if venue is not None and rv.venue != venue:
                 continue
             for inst in rv.adapter.instruments:
-                rep = await self._http(rv, rv.adapter.cancel_all(inst))
+                req = rv.adapter.cancel_all(inst)
+                if req is None:           # no venue cancel-all (OKX SWAP): cancel one by one
+                    for o in self.state.open_orders(int(rv.venue), inst):
+                        await self._send(rv, o, "cancel")
+                    continue
+                rep = await self._http(rv, req)
                 if rep.outcome != OK:
                     self._event("cancel_all_failed", venue=rv.venue.key, inst=inst, reason=rep.reason)
                 for r in rv.adapter.reports_of(rep):
@@ -926,10 +935,18 @@ class Router:
 
     async def _housekeeping(self, rv: _Venue) -> None:
         """WS order timeouts -> unknown + query; periodic clock sync; optional periodic reconcile."""
-        last_clock = last_rec = time.monotonic()
+        last_clock = last_rec = last_ping = time.monotonic()
         while True:
             await asyncio.sleep(0.05)
             now = time.monotonic()
+            if now - last_ping > 15.0 and rv.ws_up and rv.ws is not None:
+                last_ping = now
+                ping = rv.adapter.ws_keepalive()
+                if ping is not None:
+                    try:
+                        await rv.ws.send_str(ping.decode())
+                    except (ConnectionError, RuntimeError, aiohttp.ClientError):
+                        pass            # the WS loop notices the disconnect
             for rid, (oid, op, dl) in list(rv.pending_ws.items()):
                 if now > dl:
                     rv.pending_ws.pop(rid, None)

@@ -16,9 +16,11 @@ from _router_util import assert_matches_exchange, make_router, settle, sim_confi
 BUY, SELL = 1, -1
 MARKET = 2
 IOC, FOK, POST = 2, 3, 4
-# venue -> (symbol, price units per 1.0, size units for a small order, fill ids comparable)
+# venue -> (symbol, price units per 1.0, size units for a small order, fill ids comparable,
+#           market trade size that reaches a resting order at the touch)
 VENUES = {
-    "bybit": ("BTCUSDT", 10, 10, False),
+    "bybit": ("BTCUSDT", 10, 10, False, "5"),
+    "okx": ("BTC-USDT-SWAP", 10, 10, True, "500"),
 }
 
 
@@ -43,7 +45,7 @@ async def _router(ex, key, tmp_path, **kw):
 
 
 def _best(ex, key):
-    sym, scale, _, _ = VENUES[key]
+    sym, scale = VENUES[key][:2]
     bids, asks = ex.true_book(key, sym, 1)
     return int(round(float(bids[0][0]) * scale)), int(round(float(asks[0][0]) * scale))
 
@@ -51,7 +53,7 @@ def _best(ex, key):
 @pytest.mark.parametrize("use_ws", [True, False], ids=["ws", "rest"])
 @pytest.mark.parametrize("key", _params())
 async def test_flows(key, use_ws, tmp_path):
-    sym, _, q, ids = VENUES[key]
+    sym, _, q, ids, tq = VENUES[key]
     async with SimExchange(sim_config(key)) as ex:
         r, store = await _router(ex, key, tmp_path, use_ws=use_ws)
         bid, ask = _best(ex, key)
@@ -75,7 +77,7 @@ async def test_flows(key, use_ws, tmp_path):
         await settle(r, lambda: ro.status == FILLED)
         rest = await r.place(0, BUY, q, bid)
         await settle(r, lambda: rest.status == NEW)
-        ex.market_trade(key, sym, "SELL", "5")
+        ex.market_trade(key, sym, "SELL", tq)
         await settle(r, lambda: rest.status in (PARTIALLY_FILLED, FILLED) and rest.fill_sum == rest.filled_sz
                      and rest.filled_sz > 0)
         await r.cancel_all()
@@ -90,7 +92,7 @@ async def test_flows(key, use_ws, tmp_path):
 @pytest.mark.parametrize("placed", [True, False], ids=["placed", "not_placed"])
 @pytest.mark.parametrize("key", _params())
 async def test_unknown_outcome(key, placed, use_ws, tmp_path):
-    _, _, q, ids = VENUES[key]
+    _, _, q, ids, _tq = VENUES[key]
     async with SimExchange(sim_config(key)) as ex:
         r, store = await _router(ex, key, tmp_path, use_ws=use_ws)
         bid, _ = _best(ex, key)
@@ -109,7 +111,7 @@ async def test_unknown_outcome(key, placed, use_ws, tmp_path):
 
 @pytest.mark.parametrize("key", _params())
 async def test_rate_limited_order_is_rejected(key, tmp_path):
-    _, _, q, ids = VENUES[key]
+    _, _, q, ids, _tq = VENUES[key]
     async with SimExchange(sim_config(key)) as ex:
         r, store = await _router(ex, key, tmp_path, use_ws=False)
         bid, _ = _best(ex, key)
