@@ -21,7 +21,9 @@ IOC, FOK, POST = 2, 3, 4
 VENUES = {
     "bybit": ("BTCUSDT", 10, 10, False, "5"),
     "okx": ("BTC-USDT-SWAP", 10, 10, True, "500"),
+    "bitget": ("BTCUSDT", 10, 10, True, "5"),
 }
+WS_ORDERS = {"bybit": True, "okx": True, "bitget": False}      # Bitget v2: REST orders only
 
 
 def _avail(key: str) -> bool:
@@ -56,6 +58,7 @@ async def test_flows(key, use_ws, tmp_path):
     sym, _, q, ids, tq = VENUES[key]
     async with SimExchange(sim_config(key)) as ex:
         r, store = await _router(ex, key, tmp_path, use_ws=use_ws)
+        assert r.status()["venues"][key]["ws_up"] is (use_ws and WS_ORDERS[key])
         bid, ask = _best(ex, key)
         o = await r.place(0, BUY, q, bid - 100)
         await settle(r, lambda: o.status == NEW)
