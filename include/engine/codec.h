@@ -190,7 +190,11 @@ static inline int eng_j_dec_fused(eng_jcur* c, int32_t exp, int64_t* units, uint
         const char* f = p;
         const char* stop = (e - f > exp) ? f + exp : e;
         while (p < stop && (unsigned)(*p - '0') < 10u) acc = acc * 10 + (uint64_t)(*p++ - '0');
-        if (p == stop) while (p < e && *p == '0') p++;
+        if (p == stop) {                                /* zeros beyond exp: Binance pads to 8 */
+            uint32_t w;
+            while (e - p >= 4 && (memcpy(&w, p, 4), w == 0x30303030u)) p += 4;
+            while (p < e && *p == '0') p++;
+        }
         dec = (int)(p - f);
         if (dec == 0) return 0;
     }

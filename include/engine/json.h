@@ -41,6 +41,7 @@ typedef struct eng_jv {
 static inline void eng_j_ws(eng_jcur* c) {
     const char* p = c->p;
     const char* e = c->end;
+    if (p < e && (unsigned char)*p > ' ') return;      /* compact frames: no whitespace */
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     c->p = p;
 }
