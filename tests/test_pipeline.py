@@ -437,3 +437,67 @@ def test_lifetimes_books_outlive_or_die_with_context(probe_mod, fixtures_dir):
     gc.collect()
     assert book.top_address != addr             # back on its own top
     assert book.apply_snapshot(snap["bids"], snap["asks"], snap["lastUpdateId"]) == 0 and book.valid
+
+
+def test_okx_books_checksum_path_and_stale_gate(probe_mod, fixtures_dir):
+    """OKX books through the pipeline: snapshot + CRC32-checked updates keep ctx.top valid; a frame
+    whose checksum does not verify is cold with ENG_ERR_CHECKSUM, invalidates the top (the risk gate
+    then refuses new orders on it) and later updates are NOT_SYNCED until the next snapshot."""
+    import re
+
+    okx = Instrument(0, Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
+    ctx = Context()
+    ctx.add_instrument(okx)
+    s = probe_mod.Probe(ctx)
+    risk = RiskGate()
+    risk.set_limits(0, check_steps=False)
+    p = Pipeline(ctx, s, risk)
+    dec = Decoder(int(Venue.OKX))
+    dec.add_instrument(okx)
+    p.add_feed(int(Venue.OKX), dec)
+    p.add_book(Book(okx, "okx", capacity=1000))
+    h = Handler()
+    p.listener(9, int(Venue.OKX), h)
+    frames = [f for f in recording_frames(fixtures_dir / "okx" / "recorded_2022" / "ws_books_BTC-USDT.jsonl")
+              if b'"action"' in f]
+    assert b'"snapshot"' in frames[0] and len(frames) > 10
+    half = len(frames) // 2
+    for f in frames[:half]:
+        assert p.feed(9, int(Venue.OKX), f) == 2
+    assert ctx.top(0)["valid"] and s.books == half and h.cold == []
+    bad = re.sub(rb'"checksum":(-?\d+)', lambda m: b'"checksum":%d' % (int(m.group(1)) ^ 1), frames[half])
+    assert p.feed(9, int(Venue.OKX), bad) == -31
+    assert h.cold[-1][2:] == (-31, 0) and not ctx.top(0)["valid"]
+    assert p.feed(9, int(Venue.OKX), frames[half + 1]) == ERR_NOT_SYNCED
+    s.emit_per_quote = 1
+    s.deliver_quote(0, 1, 1, 2, 1)          # the hook emits; the gate sees an invalid book
+    p.flush()
+    assert [r["reason_name"] for r in p.drain_rejects()] == ["STALE_BOOK"]
+    assert p.feed(9, int(Venue.OKX), frames[0]) == 2 and ctx.top(0)["valid"]   # snapshot resyncs
+
+
+async def test_listener_reports_strategy_error_to_handler(probe_mod):
+    from picows import WSListener, WSMsgType, ws_connect, ws_create_server
+
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    s.rc_on_quote = -5
+
+    class MdSrv(WSListener):
+        def on_ws_connected(self, transport):
+            transport.send(WSMsgType.TEXT, quote_frame())
+
+    srv = await ws_create_server(lambda _req: MdSrv(), "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    h = Handler()
+    tr, _ = await ws_connect(lambda: p.listener(5, SPOT, h), f"ws://127.0.0.1:{port}/")
+    for _ in range(200):
+        if h.errors:
+            break
+        await asyncio.sleep(0.01)
+    (conn_id, exc), = h.errors
+    assert conn_id == 5 and isinstance(exc, StrategyError) and exc.rc == -5
+    assert ctx.kill is True and not tr.is_disconnected      # the handler decided; the feed stays up
+    tr.disconnect()
+    await tr.wait_disconnected()
+    srv.close()
+    await srv.wait_closed()
