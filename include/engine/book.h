@@ -397,13 +397,16 @@ static inline int eng_book_init(eng_book* b, int32_t inst, int32_t px_exp, int32
     return ENG_OK;
 }
 
+/* Release the levels. Does not write through b->top: a bound slot (e.g. ctx->top[inst]) may already
+ * be gone when the book is torn down; its owner invalidates it. */
 static inline void eng_book_free(eng_book* b) {
     free(b->bids.lv);   /* one allocation for both sides */
     b->bids.lv = b->asks.lv = NULL;
     b->bids.n = b->asks.n = 0;
     b->bids.cap = b->asks.cap = 0;
     b->state = ENG_BOOK_EMPTY;
-    if (b->top) b->top->valid = 0;
+    b->own_top.valid = 0;
+    b->top = &b->own_top;
 }
 
 /* Forget all levels and the sequence state; the next delta gets ENG_ERR_NOT_SYNCED. */
