@@ -146,12 +146,20 @@ class FeedManager:
         The books the pipeline updates (needed for every instrument with a ``depth`` channel).
     ctx : engine.strategy.Context, optional
         Receives slow signals (mark, funding, open interest) via ``set_slow``.
+    config : FeedConfig, optional
+        Timings (backoff, watchdogs, resync).
+    connect : coroutine function (conn, manager) -> transport, optional
+        Replaces ``picows.ws_connect`` (tests).
+    on_strategy_error : callable(exc), optional
+        Called once per failing strategy hook (the pipeline has already engaged the kill switch);
+        market data keeps flowing so books stay current for the cancel-all that follows.
     """
 
     def __init__(self, pipeline: Any, subscriptions: Iterable[tuple[Instrument, Sequence[str]]],
                  adapters: dict[Venue, MarketAdapter], books: dict[int, Any] | None = None,
                  ctx: Any = None, config: FeedConfig | None = None,
-                 connect: Callable[..., Any] | None = None) -> None:
+                 connect: Callable[..., Any] | None = None,
+                 on_strategy_error: Callable[[BaseException], Any] | None = None) -> None:
         self.pipeline = pipeline
         self.adapters = adapters
         self.books = books if books is not None else {}
@@ -159,6 +167,8 @@ class FeedManager:
         self.cfg = config or FeedConfig()
         self._rng = random.Random(self.cfg.seed)
         self._connect = connect
+        self._on_strategy_error = on_strategy_error
+        self.strategy_errors: list[BaseException] = []
         self.insts: dict[int, InstFeed] = {}
         self._by_symbol: dict[tuple[int, str], InstFeed] = {}
         self._subs: list[tuple[Instrument, list[Stream]]] = []
@@ -399,6 +409,13 @@ class FeedManager:
         else:
             f.decode_errors += 1
             self._log_rc(c, f, rc, payload)
+
+    def on_strategy_error(self, conn_id: int, exc: BaseException) -> None:
+        """A strategy hook failed inside the compiled listener (kill switch already engaged)."""
+        self.strategy_errors.append(exc)
+        log.error("conn %d: strategy error: %s (kill switch engaged)", conn_id, exc)
+        if self._on_strategy_error is not None:
+            self._on_strategy_error(exc)
 
     def _buffer(self, f: InstFeed, conn_id: int, payload: bytes, recv_ns: int, rc: int) -> None:
         if rc != ENG_ERR_NOT_SYNCED and rc not in _RESYNC_RCS:
@@ -668,4 +685,5 @@ class FeedManager:
                 "stale_books": f.stale_books, "reconnects": f.reconnects, "last_reason": f.last_reason,
                 "last_resync_ms": round(f.last_resync_ms, 2),
                 "last_msg_age_ms": round((now - last) / 1e6, 1) if last else None}
-        return {"conns": conns, "instruments": insts, "cold_frames": self.cold_frames}
+        return {"conns": conns, "instruments": insts, "cold_frames": self.cold_frames,
+                "strategy_errors": len(self.strategy_errors)}

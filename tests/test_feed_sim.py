@@ -43,13 +43,13 @@ def table_for(cfg: SimConfig) -> InstrumentTable:
 
 class Harness:
     def __init__(self, ex: SimExchange, cfg: SimConfig, channels: list[str], fcfg: FeedConfig,
-                 strategy: Any = None, risk: Any = None) -> None:
+                 strategy: Any = None, risk: Any = None, **fm_kw: Any) -> None:
         self.ex, self.cfg = ex, cfg
         self.table = table_for(cfg)
         self.pipe, self.books, self.ctx = build_pipeline(self.table, strategy=strategy, risk=risk, capacity=2000)
         adapters = {Venue.parse(v.key): make_adapter(v.key, endpoints=sim_endpoints(ex, v.key)) for v in cfg.venues}
         self.fm = FeedManager(self.pipe, [(i, channels) for i in self.table], adapters, books=self.books,
-                              ctx=self.ctx, config=fcfg)
+                              ctx=self.ctx, config=fcfg, **fm_kw)
 
     def inst(self, key: str, sym: str) -> Any:
         return self.table.get(Venue.parse(key), sym)
@@ -273,3 +273,30 @@ async def test_bbo_only_instruments_follow_best_prices() -> None:
                         pending.discard(iid)
                 await asyncio.sleep(0.005)
             assert not pending, [t.by_id[i].symbol for i in pending]
+
+
+async def test_strategy_error_keeps_feed_up_and_reports() -> None:
+    from engine.strategy import PyStrategy
+
+    key = "binance_usdm"
+    cfg = sim_cfg([key], n_symbols=1, rate=100.0)
+
+    class Boom(PyStrategy):
+        n = 0
+
+        def on_quote_py(self, q: dict) -> None:
+            Boom.n += 1
+            if Boom.n == 5:
+                raise RuntimeError("strategy bug")
+
+    seen: list[BaseException] = []
+    async with SimExchange(cfg) as ex:
+        h = Harness(ex, cfg, ["bbo", "depth"], FAST, strategy=Boom(), on_strategy_error=seen.append)
+        async with h.fm:
+            deadline = time.monotonic() + 10
+            while not seen and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            assert seen and h.ctx.kill
+            await h.all_match()                    # books keep following the market
+            st = h.fm.status()
+            assert st["strategy_errors"] == 1 and all(c["reconnects"] == 0 for c in st["conns"])
