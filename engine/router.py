@@ -275,7 +275,7 @@ class Router:
 
     def __init__(self, instruments: Iterable[Instrument], store: Any,
                  venues: Mapping[Venue | str, VenueConfig], *, ctx: Any = None, strategy: Any = None,
-                 pipeline: Any = None, use_ws: bool = True, order_timeout_s: float = 2.0,
+                 pipeline: Any = None, risk: Any = None, use_ws: bool = True, order_timeout_s: float = 2.0,
                  recv_window_ms: int = 5000, deadman_ms: int = 0, deadman_every_s: float = 1.0,
                  listen_key_keepalive_s: float = 1800.0, reconcile_every_s: float = 0.0) -> None:
         self.instruments = {i.id: i for i in instruments}
@@ -283,6 +283,7 @@ class Router:
         self.ctx = ctx
         self.strategy = strategy
         self.pipeline = pipeline
+        self.risk = risk
         self.state = State(self.instruments.values(), sink=store.put if store is not None else None,
                            ctx=ctx)
         self.use_ws = use_ws
@@ -443,6 +444,15 @@ class Router:
             raise ValueError("limit order needs a price")
         cid = client_id if client_id is not None else self.new_client_id()
         oid = client_order_id(self.session, cid, int(ins.venue))
+        if self.risk is not None and self.ctx is not None:
+            # the same compiled gate the hot path uses (live position, open orders, book validity)
+            code = self.risk.check_py(self.ctx, {
+                "kind": 1, "venue": int(ins.venue), "inst": inst, "side": side, "ord_type": ord_type,
+                "tif": tif, "px": px, "sz": sz, "client_id": cid, "flags": 1 if reduce_only else 0})
+            if code:
+                from engine.risk import reason_name
+                self._local_reject(f"risk:{reason_name(code)}")
+                return None
         if rv.limiter.delay(1, True) > 0:
             self._local_reject("rate_limited")
             return None
@@ -658,8 +668,9 @@ class Router:
             else:
                 o = self.state.by_client_id.get(int(d.get("target_id", d["client_id"])))
                 oid = o.client_oid if o is not None else ""
-            if rv is not None and oid and rv.ws_up:
-                # the compiled path wrote it on the order WebSocket: expect an ack by request id
+            if rv is not None and oid:
+                # the compiled path wrote it on its order WebSocket: expect an ack by request id
+                # (routed here by on_cold_frame); no ack in time -> unknown -> query
                 from engine.orders import request_id
                 rid = request_id(kind, self.session_tag, int(d["client_id"]))
                 op = {1: "place", 2: "cancel", 3: "amend"}.get(kind, "cancel")

@@ -279,3 +279,37 @@ async def test_deadman_switch_kept_alive(tmp_path):
         await _close(r, store)                  # we stop refreshing: the venue cancels by itself
         await asyncio.sleep(1.5)
         assert not [x for x in ex.orders(V) if x.is_open]
+
+
+async def test_risk_gate_and_context_wiring(ex, tmp_path):
+    """Router orders pass the compiled risk gate with live position / open orders / book validity,
+    and fills and open orders land in the compiled Context that strategies read."""
+    from engine.risk import RiskGate
+    from engine.strategy import Context
+    from _router_util import instruments_for
+    t = instruments_for(ex, V)
+    ctx = Context()
+    for ins in t:
+        ctx.add_instrument(ins)
+    gate = RiskGate()
+    gate.set_limits(BTC, max_order_sz=100, max_position=150)
+    bid, ask = _best(ex)
+    ctx.set_top(BTC, bid, 1000, ask, 1000)
+    r, store = await _router(ex, tmp_path, ctx=ctx, risk=gate)
+    assert await r.place(BTC, BUY, 101, bid - 10) is None            # size limit
+    o = await r.place(BTC, BUY, 100, ord_type=MARKET)
+    await settle(r, lambda: o.status == FILLED)
+    assert ctx.position(BTC)["sz"] == 100                            # State -> Context
+    assert await r.place(BTC, BUY, 60, bid - 10) is None             # position limit 150
+    a = await r.place(BTC, BUY, 40, bid - 10)
+    await settle(r, lambda: a.status == NEW)
+    assert ctx.position(BTC)["open_orders"] == 1 and ctx.position(BTC)["open_buy_sz"] == 40
+    ctx.invalidate(BTC)                                              # feed lost its book
+    assert await r.place(BTC, SELL, 10, ask + 10) is None
+    assert r.local_rejects == {"risk:SIZE": 1, "risk:POSITION": 1, "risk:STALE_BOOK": 1}
+    await r.cancel(a.client_oid)
+    await settle(r, lambda: a.status == CANCELED)
+    assert ctx.position(BTC)["open_orders"] == 0
+    await settle(r)
+    assert_matches_exchange(ex, V, r)
+    await _close(r, store)
