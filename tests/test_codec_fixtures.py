@@ -23,6 +23,14 @@ def _json_file(path: Path) -> Iterator[bytes]:
     yield path.read_bytes()
 
 
+def _doc_examples(path: Path) -> Iterator[bytes]:
+    """Transcribed doc examples: every top-level object value is one frame (requests included:
+    they must come back ENG_ERR_UNSUPPORTED like any other non-hot shape)."""
+    for value in orjson.loads(path.read_bytes()).values():
+        if isinstance(value, dict):
+            yield orjson.dumps(value)
+
+
 def _sources(fx: Path) -> dict[Venue, list[tuple[Path, object]]]:
     def glob(pattern: str, loader) -> list[tuple[Path, object]]:
         found = sorted(fx.glob(pattern))
@@ -32,15 +40,18 @@ def _sources(fx: Path) -> dict[Venue, list[tuple[Path, object]]]:
     return {
         Venue.BINANCE_SPOT: glob("binance/spot/ws_combined_*.jsonl", recording_frames)
         + glob("binance/nautilus/ws_messages/ws_spot_*.json", _json_file)
-        + glob("binance/nautilus/spot/user_data_json/*.json", _json_file),
+        + glob("binance/nautilus/spot/user_data_json/*.json", _json_file)
+        + glob("binance/docs/ws_streams_control.json", _doc_examples),
         Venue.BINANCE_USDM: glob("binance/usdm_futures/ws_combined_*.jsonl", recording_frames)
         + glob("binance/nautilus/futures/market_data_json/*.json", _json_file)
         + glob("binance/nautilus/futures/user_data_json/*.json", _json_file)
         + glob("binance/nautilus/ws_messages/ws_futures_*.json", _json_file),
         Venue.BYBIT: glob("bybit/recorded_2024/*.jsonl", recording_frames)
-        + glob("bybit/nautilus/ws_*.json", _json_file),
+        + glob("bybit/nautilus/ws_*.json", _json_file)
+        + glob("bybit/docs/ws_*.json", _doc_examples),
         Venue.OKX: glob("okx/recorded_2022/ws_*.jsonl", recording_frames)
-        + glob("okx/nautilus/ws_*.json", _json_file),
+        + glob("okx/nautilus/ws_*.json", _json_file)
+        + glob("okx/docs/ws_control_and_errors.json", _doc_examples),
         Venue.BITGET: glob("bitget/recorded_2022_v1_*/ws_*.jsonl", recording_frames)
         + glob("bitget/jkorf_v2/Subscriptions__*.txt", jkorf_frames),
     }
