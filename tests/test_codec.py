@@ -306,3 +306,21 @@ def test_decimal_parsers_agree_on_numbers(v: int, frac: int, exp: int, zeros: in
                                    ("9223372036854775807", 0), ("0.00000000000000000001", 18)])
 def test_decimal_parser_edge_cases(s: str, exp: int) -> None:
     _agree(s.encode(), exp)
+
+
+def test_steady_state_decode_allocates_no_python_memory() -> None:
+    import tracemalloc
+
+    d, _ = _dec(Venue.BINANCE_SPOT, ("BNBUSDT", "0.0001", "0.01"))
+    depth = (b'{"e":"depthUpdate","E":1,"s":"BNBUSDT","U":1,"u":2,"b":[["25.3519","31.21"]],'
+             b'"a":[["25.3652","40.66"],["25.3700","0"]]}')
+    for f in (SPOT_BT, depth):
+        d._bench_decode(f, 1000)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            assert d._bench_decode(f, 20000) > 0
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert grown < 512, grown
