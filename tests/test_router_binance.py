@@ -313,3 +313,39 @@ async def test_risk_gate_and_context_wiring(ex, tmp_path):
     await settle(r)
     assert_matches_exchange(ex, V, r)
     await _close(r, store)
+
+
+@pytest.mark.parametrize("route_ack", [True, False], ids=["ack_routed", "ack_lost"])
+async def test_orders_written_by_the_compiled_path(ex, tmp_path, route_ack):
+    """The pipeline writes orders itself (compiled encoder on its own order WebSocket) and hands
+    them over with drain_sent(); acks come back as cold frames. Without an ack the router queries."""
+    import aiohttp
+    import time as _t
+    import engine.orders as eo
+    from _router_util import instruments_for
+    r, store = await _router(ex, tmp_path, use_ws=False, order_timeout_s=0.3)
+    key, secret, _ = ex.credentials(V)
+    enc = eo.OrderEncoder(2, "ws", key, secret, "", r.session_tag)
+    for ins in instruments_for(ex, V):
+        enc.add_instrument(ins)
+    bid, _ = _best(ex)
+    async with aiohttp.ClientSession() as s, s.ws_connect(ex.endpoints(V)["ws_trade"]) as ws:
+        await ws.send_str(enc.encode_py({"kind": 1, "inst": BTC, "side": BUY, "ord_type": 1, "tif": 1,
+                                         "px": bid - 10, "sz": 100, "client_id": 7},
+                                        int(_t.time() * 1000)).decode())
+        r.on_sent([{"client_id": 7, "target_id": 0, "venue": 2, "inst": BTC, "kind": 1, "side": BUY,
+                    "ord_type": 1, "tif": 1, "flags": 0, "tag": 0, "px": bid - 10, "sz": 100,
+                    "t_recv": 0, "t_send": 0, "conn_id": 5, "nbytes": 0}])
+        oid = eo.client_order_id(2, r.session_tag, 7)
+        o = r.state.get(oid)
+        assert o is not None and r.status()["venues"][V]["in_flight"] == 1
+        msg = await ws.receive(timeout=2)
+        if route_ack:
+            r.on_cold_frame(2, msg.data.encode(), 0, -1, 0)
+            assert r.status()["venues"][V]["in_flight"] == 0
+        await settle(r, lambda: o.status == NEW and r.status()["venues"][V]["in_flight"] == 0)
+        if not route_ack:
+            assert any(e["type"] == "unknown" and e["client_oid"] == oid for e in r.events)
+    await settle(r)
+    assert_matches_exchange(ex, V, r)
+    await _close(r, store)
