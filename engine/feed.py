@@ -15,6 +15,15 @@ planned reconnects with an overlapping connection, and per-instrument book resyn
 
 A resync touches one instrument only; its book stays invalid (the risk gate refuses orders on it)
 until the book reports valid again.
+
+Usage::
+
+    adapters = {Venue.OKX: make_adapter("okx"), Venue.BINANCE_USDM: make_adapter("binance_usdm")}
+    fm = FeedManager(pipeline, [(btc_perp, ["depth", "mark"]), (btc_swap, ["depth"])], adapters,
+                     books={btc_perp.id: book1, btc_swap.id: book2}, ctx=ctx)
+    await fm.start()          # returns once every connection is up
+    ...fm.status()...         # counters for the live view
+    await fm.stop()
 """
 from __future__ import annotations
 
@@ -435,7 +444,7 @@ class FeedManager:
             return
         if cold.kind == "error":
             c.errors += 1
-            self._log_once(f"conn {c.id} {c.adapter.venue.key}: {cold.reason}")
+            self._log_limited(f"conn {c.id} {c.adapter.venue.key}: {cold.reason}")
             return
         if cold.kind == "shutdown":
             log.info("conn %d %s: server announced shutdown (%s); planned reconnect", c.id,
@@ -450,7 +459,7 @@ class FeedManager:
                 self._log_rc(c, f, rc, b"")
         elif rc not in (ENG_ERR_UNSUPPORTED,) and rc < 0:
             c.errors += 1
-            self._log_once(f"conn {c.id} {c.adapter.venue.key}: undecodable frame ({rc_name(rc)})")
+            self._log_limited(f"conn {c.id} {c.adapter.venue.key}: undecodable frame ({rc_name(rc)})")
         if cold.signals and self.ctx is not None:
             for sym, slot, value in cold.signals:
                 g = self._by_symbol.get((int(c.adapter.venue), sym))
@@ -458,9 +467,9 @@ class FeedManager:
                     self.ctx.set_slow(g.inst.id, slot, value)
 
     def _log_rc(self, c: Conn, f: InstFeed, rc: int, payload: bytes) -> None:
-        self._log_once(f"conn {c.id} {f.inst.venue.key} {f.inst.symbol}: {rc_name(rc)}")
+        self._log_limited(f"conn {c.id} {f.inst.venue.key} {f.inst.symbol}: {rc_name(rc)}")
 
-    def _log_once(self, msg: str) -> None:
+    def _log_limited(self, msg: str) -> None:
         # logging is off the hot path here (cold frames only) but still bounded
         self.errors_logged += 1
         if self.errors_logged <= 1000 or self.errors_logged % 1000 == 0:
