@@ -98,3 +98,36 @@ async def test_two_processes_never_exceed_limit(redis_url):
     assert final == 0
     assert 0 < peak <= limit, (peak, outs)
     assert all(s > limit for s in spent), outs              # both really traded through the budget
+
+
+async def test_router_on_redis_store_survives_restart(redis_url, tmp_path):
+    """The Router persists into Redis and a restarted Router reloads and reconciles from it."""
+    from engine.sim.server import SimExchange
+
+    from _router_util import assert_matches_exchange, make_router, settle, sim_config
+    url = redis_url + "?prefix=hp:bot:"
+    async with SimExchange(sim_config("binance_usdm")) as ex:
+        store = await open_store(url)
+        r = make_router(ex, "binance_usdm", store, recv_window_ms=1000)
+        await r.start()
+        bids, _ = ex.true_book("binance_usdm", "BTCUSDT", 1)
+        bid = int(round(float(bids[0][0]) * 10))
+        o = await r.place(0, 1, 100, bid - 10)
+        m = await r.place(0, 1, 10, ord_type=2)
+        await settle(r, lambda: o.status == NEW and m.status == "filled")
+        await settle(r)
+        s1 = r.session
+        await r.stop()
+        await store.close()
+        ex.venue("binance_usdm").engine.cancel("BTCUSDT", client_id=o.client_oid)
+        store = await open_store(url)
+        r2 = make_router(ex, "binance_usdm", store, recv_window_ms=1000)
+        await r2.start()
+        assert r2.session == s1 + 1
+        assert r2.state.get(o.client_oid).status == "canceled"
+        assert r2.state.positions[0].sz == 10 and len(r2.state.fill_ids) >= 1
+        await settle(r2)
+        assert_matches_exchange(ex, "binance_usdm", r2)
+        await r2.stop()
+        assert await store.count("fills") == len(r2.state.fill_ids)
+        await store.close()
