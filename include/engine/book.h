@@ -622,11 +622,28 @@ static inline int eng_book_cost_to_trade(const eng_book* b, int32_t side, int64_
 
 /* units of 10^-exp printed with exactly dec decimals (as eng_format_decimal, but with constant
  * divisors only: a checksum prints 100 numbers per message, variable 64-bit divisions would dominate). */
+static const char ENG_BOOK_DIGITS2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 static inline size_t eng_book__fmt(int64_t units, int32_t exp, int32_t dec, char* out) {
     char tmp[24];
     int32_t n = 0;
     uint64_t v = (uint64_t)units;
-    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (v >= 100) {                           /* two digits per (constant) division */
+        uint64_t q = v / 100;
+        const char* d2 = &ENG_BOOK_DIGITS2[2 * (v - q * 100)];
+        tmp[n++] = d2[1];
+        tmp[n++] = d2[0];
+        v = q;
+    }
+    if (v >= 10) {
+        tmp[n++] = ENG_BOOK_DIGITS2[2 * v + 1];
+        tmp[n++] = ENG_BOOK_DIGITS2[2 * v];
+    } else {
+        tmp[n++] = (char)('0' + v);
+    }
     while (n < exp + 1) tmp[n++] = '0';          /* at least one integer digit */
     size_t len = 0;
     for (int32_t k = n - 1; k >= exp; k--) out[len++] = tmp[k];
