@@ -305,3 +305,31 @@ def test_crc32_matches_zlib():
     for data in (b"", b"a", b"3366.1:7:3366.8:9:3366:6:3368:8", bytes(range(256)) * 3):
         c = zlib.crc32(data)
         assert cbook.crc32(data) == (c - 2**32 if c >= 2**31 else c)
+
+
+@pytest.mark.parametrize("px_exp,sz_exp", [(0, 0), (4, 8), (8, 3), (18, 18), (10, 0)])
+def test_checksum_strings_reproduce_exact_forms(px_exp, sz_exp):
+    """Leading "0.", trailing zeros beyond the exponent, fewer decimals than the exponent, many digits."""
+    def ok(text, exp):
+        try:
+            pybook.parse_decimal(text, exp)
+            return True
+        except ValueError:
+            return False
+
+    bids = [p for p in ["5", "4.9", "4.00", "0.0012", "0.001200", "3.999999999999999999", "123456789012"]
+            if ok(p, px_exp)]
+    sizes = [s for s in ["1", "0.5", "2.000000000000", "0.000000000000000001", "9223372036"] if ok(s, sz_exp)]
+    if not bids or not sizes:
+        pytest.skip("no representable values")
+    levels = [(p, sizes[i % len(sizes)]) for i, p in enumerate(bids)]
+    asks = [("999999", sizes[0])] if ok("999999", px_exp) and 999999 * 10**px_exp < 2**63 else []
+    c = Book(inst(px_exp=px_exp, sz_exp=sz_exp), "bitget")
+    p = pybook.Book(inst(px_exp=px_exp, sz_exp=sz_exp), "bitget")
+    rc = c.apply(True, levels, asks)
+    assert rc == p.apply(True, levels, asks)
+    if rc == OK:
+        assert c.checksum_string() == p.checksum_string() and c.checksum() == p.checksum()
+        assert c.top(50) == p.top(50)
+        for px, sz in c.top(50)[0]:
+            assert px in bids and sz in sizes
