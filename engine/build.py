@@ -92,11 +92,10 @@ def _module_name(path: Path) -> str:
 
 
 def _abi_guard(abi: int) -> str:
-    """Module-level code appended to the user's source: records the ABI and checks it at import.
+    """Module-level code after the user's source: records the ABI and checks it at import.
 
-    Appended (not prepended) so the user's line numbers and ``# cython:`` headers stay intact; it
-    still runs during import, and a layout change of a base class already fails earlier through
-    Cython's size check (turned into an error by engine/__init__.py).
+    It runs during import; a layout change of a base class already fails earlier through Cython's
+    size check (turned into an error by engine/__init__.py).
     """
     return (
         f"\n\n{_PRELUDE_MARK}\n"
@@ -111,6 +110,23 @@ def _abi_guard(abi: int) -> str:
     )
 
 
+def _wrapper(src_pyx: Path) -> str:
+    """The module source Cython compiles: the user's ``# cython:`` header lines (directives only work
+    in the main file), an ``include`` of the user's file by absolute path (so messages and
+    tracebacks name the user's file and lines) and the ABI guard."""
+    text = src_pyx.read_text(encoding="utf-8")
+    header = []
+    for line in text.splitlines():
+        if re.match(r"\s*#\s*cython\s*:", line):
+            header.append(line.strip())
+        elif line.strip() and not line.lstrip().startswith("#"):
+            break
+    path = str(src_pyx.resolve())
+    if '"' in path or "\n" in path:
+        raise BuildError(f"{path}: unsupported character in the path")
+    return "\n".join(header + [f'include "{path}"']) + _abi_guard(engine.__abi__)
+
+
 def _compile(src_pyx: Path, name: str, out_dir: Path, quiet: bool) -> Path:
     """Cythonize + compile ``src_pyx`` as module ``name`` into ``out_dir``; returns the .so path."""
     from Cython.Build import cythonize
@@ -120,7 +136,7 @@ def _compile(src_pyx: Path, name: str, out_dir: Path, quiet: bool) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f"hotpath-build-{name}-"))
     try:
         pyx = work / f"{name}.pyx"
-        pyx.write_text(src_pyx.read_text(encoding="utf-8") + _abi_guard(engine.__abi__), encoding="utf-8")
+        pyx.write_text(_wrapper(src_pyx), encoding="utf-8")
         pxd_root = str(Path(engine.__file__).resolve().parent.parent)
         user_dir = str(src_pyx.resolve().parent)   # the user's own .pxd/.h next to the .pyx
         ext = Extension(name, [str(pyx)], include_dirs=[engine.get_include(), user_dir],
@@ -128,8 +144,8 @@ def _compile(src_pyx: Path, name: str, out_dir: Path, quiet: bool) -> Path:
         try:
             exts = cythonize([ext], compiler_directives=DIRECTIVES, include_path=[pxd_root, user_dir],
                              build_dir=str(work / "c"), force=True, quiet=quiet)
-        except CompileError as e:
-            raise BuildError(f"{src_pyx}: Cython compilation failed ({e}); see the messages above") from None
+        except CompileError:
+            raise BuildError(f"{src_pyx}: Cython compilation failed; see the messages above") from None
         dist = Distribution({"name": name, "ext_modules": exts})
         cmd = dist.get_command_obj("build_ext")
         cmd.build_lib = str(work / "lib")

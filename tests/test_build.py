@@ -144,3 +144,19 @@ def test_python_hook_override_on_compiled_subclass_rejected(cache, outside):
 
     with pytest.raises(TypeError, match="never call"):
         Sneaky(Context())
+
+
+def test_messages_name_the_users_file_and_directives_apply(cache, tmp_path, capfd):
+    bad = tmp_path / "typo_strat.pyx"
+    bad.write_text("from engine.strategy cimport Strategy\n\ncdef class T(Strategy):\n"
+                   "    cdef int on_trade(self, double t) noexcept nogil:\n        return 0\n")
+    with pytest.raises(BuildError):
+        compile_strategy(bad)
+    err = capfd.readouterr().err
+    assert f"{bad.name}:4:" in err                     # the user's file and line, not a temp copy
+    good = tmp_path / "checked_strat.pyx"
+    good.write_text("# cython: boundscheck=True\nfrom engine.strategy cimport Strategy\n\n"
+                    "def probe(int i):\n    cdef int[3] a\n    cdef int[::1] v = a\n    return v[i]\n")
+    mod = compile_strategy(good)
+    with pytest.raises(IndexError):                    # the header directive reached the compiler
+        mod.probe(5)
