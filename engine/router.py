@@ -498,8 +498,6 @@ class Router:
         if rep.outcome == OK:
             for r in rv.adapter.reports_of(rep):
                 self._apply_report(rv, r)
-            if op == "place" and o.status not in TERMINAL and o.status == UNKNOWN:
-                pass
             return
         if rep.outcome == REJECT:
             if op == "place":
@@ -746,6 +744,8 @@ class Router:
             return
         rid, rep = got
         ent = rv.pending_ws.pop(rid, None)
+        if rep.rate_limited:            # WS answers carry no Retry-After: back off for a second
+            rv.limiter.on_response(429, {})
         if ent is None:
             from engine.orders import parse_request_id
             parsed = parse_request_id(rid)

@@ -122,13 +122,15 @@ async def test_unknown_outcome_is_queried_never_resent(ex, tmp_path, use_ws, pla
     await _close(r, store)
 
 
-@pytest.mark.parametrize("status", [429, 418])
-async def test_rate_limit_answer_blocks_sending(ex, tmp_path, status):
-    r, store = await _router(ex, tmp_path, use_ws=False)
+@pytest.mark.parametrize("status,use_ws", [(429, False), (418, False), (429, True)],
+                         ids=["429-rest", "418-rest", "429-ws"])
+async def test_rate_limit_answer_blocks_sending(ex, tmp_path, status, use_ws):
+    r, store = await _router(ex, tmp_path, use_ws=use_ws)
     bid, _ = _best(ex)
     ex.inject(V, "rate_limit", status=status, retry_after=1, code=-1015)
     o = await r.place(BTC, BUY, 1000, bid - 100)
-    assert o.status == REJECTED and o.reason == "-1015"
+    await settle(r, lambda: o.status == REJECTED)
+    assert o.reason == "-1015"
     lim = r.status()["venues"][V]["limits"]
     assert lim["blocked_s"] > 0.5 and lim[str(status)] == 1
     assert lim["banned"] is (status == 418)
