@@ -425,9 +425,7 @@ class Bot:
                              pipeline=self.pipeline,
                              use_ws=any(self.cfg.venues[k].order_transport == "ws" for k in self._venue_keys()))
         await self.router.start()
-        from engine.orders import make_session_tag
-
-        self.session_tag = make_session_tag(int(self.router.session))
+        self.session_tag = self.router.session_tag    # client order ids: hp<session tag>Z<base36 id>
         self._build_encoders(self.session_tag)
         await self._open_order_connections()
         # market data last: the strategy starts deciding as soon as books are valid
@@ -531,12 +529,8 @@ class Bot:
             self.pipeline.latency.record(ACK_STAGE, t_ack - t_send)
 
     def _register_sent(self, records: list[dict[str, Any]]) -> None:
-        """Record orders the compiled path already wrote, under the client order id the encoder put on the
-        wire (engine.orders.client_order_id), so acks/user-stream reports find them in the router's State.
-        (Router.on_sent derives ids with its own hp<session>x<id> scheme, which the encoders do not send.)"""
-        from engine.orders import client_order_id
-
-        state = self.router.state
+        """Orders the compiled path already wrote go to the router (State + ack tracking by request id, an
+        unanswered one becomes unknown and is queried); their send stamps feed the ACK stage."""
         for d in records:
             t_ack = self._early_acks.pop(d["client_id"], None)
             if t_ack is not None:
@@ -544,12 +538,7 @@ class Bot:
                     self.pipeline.latency.record(ACK_STAGE, t_ack - d["t_send"])
             elif len(self._await_ack) < 4096:
                 self._await_ack[d["client_id"]] = d["t_send"]
-            if d["kind"] != 1:
-                continue
-            oid = client_order_id(d["venue"], self.session_tag, d["client_id"])
-            if state.get(oid) is None:
-                state.new_order(oid, d["client_id"], d["venue"], d["inst"], d["side"], d["ord_type"], d["tif"],
-                                d["flags"], d["px"], d["sz"])
+        self.router.on_sent(records)
 
     async def _warmup(self, period_s: float) -> None:
         """Keep the rarely taken order path warm: encode+sign a dummy order per instrument through the same
