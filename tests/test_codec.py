@@ -324,3 +324,34 @@ def test_steady_state_decode_allocates_no_python_memory() -> None:
         finally:
             tracemalloc.stop()
         assert grown < 512, grown
+
+
+@pytest.mark.parametrize("venue,rel,symbol,tick,lot", [
+    (Venue.BINANCE_SPOT, "binance/spot/ws_combined_NKNUSDT.jsonl", "NKNUSDT", "0.0001", "0.1"),
+    (Venue.BINANCE_USDM, "binance/usdm_futures/ws_combined_SUSHIUSDT.jsonl", "SUSHIUSDT", "0.001", "1"),
+    (Venue.BINANCE_USDM, "binance/usdm_futures/ws_combined_AKROUSDT.jsonl", "AKROUSDT", "0.00001", "1"),
+])
+def test_bookticker_template_path_equals_general_path(venue, rel, symbol, tick, lot, fixtures_dir: Path) -> None:
+    """Real bookTicker frames take the fixed-layout fast path; the same frames with a space after the
+    first brace (or unwrapped, or with a key moved) take the general path: results must be identical."""
+    d, _ = _dec(venue, (symbol, tick, lot))
+    n = 0
+    for frame in recording_frames(Path(fixtures_dir) / rel):
+        if b"@bookTicker" not in frame:
+            continue
+        fast = d.decode_py(frame, recv_ns=5)
+        assert fast[0] == codec.EV_QUOTE
+        assert d.decode_py(b"{ " + frame[1:], recv_ns=5) == fast
+        inner = frame[frame.index(b'"data":') + 7:-1]
+        assert d.decode_py(inner, recv_ns=5) == fast                     # raw /ws frame: fast path too
+        assert d.decode_py(b"{ " + inner[1:], recv_ns=5) == fast
+        moved = orjson.loads(inner)
+        moved = {"s": moved.pop("s"), **moved}
+        assert d.decode_py(orjson.dumps(moved), recv_ns=5) == fast
+        n += 1
+    assert n > 50
+    # the fast path never accepts what the general path rejects
+    bad = (b'{"e":"bookTicker","u":1,"s":"%s","b":"1","B":"1","a":"1","A":"1","T":1,"E":-1}' % symbol.encode())
+    assert d.decode_py(bad)[0] == -15
+    bad = b'{"u":1,"s":"%s","b":"1","B":"1","a":"1","A":"1"}x' % symbol.encode()
+    assert d.decode_py(bad)[0] == -10

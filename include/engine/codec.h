@@ -509,7 +509,94 @@ static inline int eng_bn_exch_ts(eng_codec* c, const eng_bn* st, int prefer_T, i
     return ENG_OK;
 }
 
+/* ---- Binance bookTicker template fast path ----------------------------------------------
+ * Binance serialises bookTicker with a fixed key order: spot {"u","s","b","B","a","A"}, USD-M
+ * {"e":"bookTicker","u","s","b","B","a","A","T","E"}, optionally wrapped in {"stream":..,"data":..}.
+ * This matcher walks exactly that byte layout; on any difference (other order, whitespace, extra
+ * keys, escapes, unknown symbol, anything the general path would reject) it returns 0 and the
+ * general order-independent path decodes the frame, so results and error codes are identical. */
+#define ENG_LIT(p, e, lit) ((size_t)((e) - (p)) >= sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+static inline const char* eng_plain_str_end(const char* p, const char* e) {
+    while (p < e && !ENG_J_STRSTOP[(unsigned char)*p]) p++;
+    return (p < e && *p == '"') ? p : NULL;
+}
+
+static inline int eng_bn_quote_fast(eng_codec* c, const char* p, const char* e, int64_t recv_ns) {
+    int combined = 0, fut = 0;
+    if (ENG_LIT(p, e, "{\"stream\":\"")) {
+        const char* q = eng_plain_str_end(p + 11, e);
+        if (!q || q - (p + 11) < 11 || memcmp(q - 11, "@bookTicker", 11) != 0) return 0;
+        p = q + 1;
+        if (!ENG_LIT(p, e, ",\"data\":")) return 0;
+        p += 8;
+        combined = 1;
+    }
+    if (ENG_LIT(p, e, "{\"u\":")) {
+        p += 5;
+    } else if (ENG_LIT(p, e, "{\"e\":\"bookTicker\",\"u\":")) {
+        p += 22;
+        fut = 1;
+    } else {
+        return 0;
+    }
+    eng_jcur j = { p, e };
+    eng_jv v;
+    eng_quote q;
+    if (j.p >= e || !eng_j_int_fused(&j, &q.update_id, &v)) return 0;
+    if (!ENG_LIT(j.p, e, ",\"s\":\"")) return 0;
+    const char* s0 = j.p + 6;
+    const char* s1 = eng_plain_str_end(s0, e);
+    if (!s1) return 0;
+    const eng_sym* sym = eng_sym_find(c, ENG_SYMCLS_ANY, s0, (size_t)(s1 - s0));
+    if (!sym) return 0;
+    uint8_t d;
+    j.p = s1 + 1;
+    if (!ENG_LIT(j.p, e, ",\"b\":\"")) return 0;
+    j.p += 5;
+    if (!eng_j_dec_fused(&j, sym->px_exp, &q.bid_px, &d, &v)) return 0;
+    if (!ENG_LIT(j.p, e, ",\"B\":\"")) return 0;
+    j.p += 5;
+    if (!eng_j_dec_fused(&j, sym->sz_exp, &q.bid_sz, &d, &v)) return 0;
+    if (!ENG_LIT(j.p, e, ",\"a\":\"")) return 0;
+    j.p += 5;
+    if (!eng_j_dec_fused(&j, sym->px_exp, &q.ask_px, &d, &v)) return 0;
+    if (!ENG_LIT(j.p, e, ",\"A\":\"")) return 0;
+    j.p += 5;
+    if (!eng_j_dec_fused(&j, sym->sz_exp, &q.ask_sz, &d, &v)) return 0;
+    q.exch_ts_ns = 0;
+    if (fut) {
+        int64_t t_ms, e_ms;
+        if (!ENG_LIT(j.p, e, ",\"T\":")) return 0;
+        j.p += 5;
+        if (j.p >= e || !eng_j_int_fused(&j, &t_ms, &v)) return 0;
+        if (!ENG_LIT(j.p, e, ",\"E\":")) return 0;
+        j.p += 5;
+        if (j.p >= e || !eng_j_int_fused(&j, &e_ms, &v)) return 0;
+        if (e_ms < 0 || e_ms > INT64_MAX / 1000000) return 0;
+        q.exch_ts_ns = e_ms * 1000000;
+    }
+    p = j.p;
+    if (p >= e || *p != '}') return 0;
+    p++;
+    if (combined) {
+        if (p >= e || *p != '}') return 0;
+        p++;
+    }
+    while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    if (p != e) return 0;
+    q.recv_ts_ns = recv_ns;
+    q.venue = c->venue;
+    q.inst = sym->inst;
+    *c->quote = q;
+    return ENG_EV_QUOTE;
+}
+
 static int eng_decode_binance(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
+    if (*j->p == '{') {
+        int fast = eng_bn_quote_fast(c, j->p, j->end, recv_ns);
+        if (fast) return fast;
+    }
     eng_bn st;
     st.have = 0;
     st.parsed = 0;
