@@ -26,7 +26,8 @@ from engine.risk cimport RiskGate
 from engine.codec cimport Decoder
 from engine.book cimport Book, eng_book, eng_book_apply, eng_book_bind_top
 from engine.orders cimport OrderEncoder
-from engine.latency cimport (LatencyRecorder, ENG_STAGE_RECV, ENG_STAGE_DECODE, ENG_STAGE_BOOK,
+from engine.latency cimport (LatencyRecorder, eng_latency, eng_latency_record, ENG_STAGE_RECV,
+                             ENG_STAGE_DECODE, ENG_STAGE_BOOK,
                              ENG_STAGE_SIGNAL, ENG_STAGE_RISK, ENG_STAGE_ENCODE, ENG_STAGE_SEND,
                              ENG_STAGE_TICK_TO_TRADE)
 from picows.picows cimport WSListener, WSTransport, WSFrame, WSMsgType
@@ -221,15 +222,15 @@ cdef class Pipeline:
         cdef int64_t t1, t2, t3
         cdef eng_ctx* c = self.c
         cdef Strategy s = self.strategy
-        cdef LatencyRecorder lat = self.latency
+        cdef eng_latency* L = self.latency.lat     # header-inline recording, no cross-module call
         cdef eng_quote q
         self.st.frames += 1
         with nogil:
             if recv_ns != t_in and recv_ns > 0 and recv_ns <= t_in:
-                lat.record(ENG_STAGE_RECV, t_in - recv_ns)
+                eng_latency_record(L, ENG_STAGE_RECV, t_in - recv_ns)
             kind = dec.decode(buf, n, recv_ns)
             t1 = eng_now_ns()
-            lat.record(ENG_STAGE_DECODE, t1 - t_in)
+            eng_latency_record(L, ENG_STAGE_DECODE, t1 - t_in)
             t2 = t1
             rc = kind
             if kind == ENG_EV_QUOTE:
@@ -245,7 +246,7 @@ cdef class Pipeline:
                 else:
                     rc = eng_book_apply(c.book[inst], &dec.depth, t1)
                     t2 = eng_now_ns()
-                    lat.record(ENG_STAGE_BOOK, t2 - t1)
+                    eng_latency_record(L, ENG_STAGE_BOOK, t2 - t1)
                     if rc == ENG_OK:
                         rc = kind
                         hook = s.dispatch_book(inst)
@@ -267,7 +268,7 @@ cdef class Pipeline:
                     ran = 1
             if ran:
                 t3 = eng_now_ns()
-                lat.record(ENG_STAGE_SIGNAL, t3 - t2)
+                eng_latency_record(L, ENG_STAGE_SIGNAL, t3 - t2)
         inst_out[0] = inst
         if hook < 0:
             self._on_hook_error(hook)
@@ -312,7 +313,7 @@ cdef class Pipeline:
         cdef OrderEncoder enc
         cdef WSTransport tr
         cdef eng_sent* sr
-        cdef LatencyRecorder lat = self.latency
+        cdef eng_latency* L = self.latency.lat
         cdef Strategy s = self.strategy
         cdef char* out = self._obuf + _HEADROOM
         while s.pop_intent(&it):
@@ -320,7 +321,7 @@ cdef class Pipeline:
             t0 = eng_now_ns()
             r = self.risk.check(self.c, &it, t0)
             t1 = eng_now_ns()
-            lat.record(ENG_STAGE_RISK, t1 - t0)
+            eng_latency_record(L, ENG_STAGE_RISK, t1 - t0)
             if r != 0:
                 self._reject(&it, r, t_recv, conn_id)
                 continue
@@ -340,7 +341,7 @@ cdef class Pipeline:
                 continue
             nb = enc.encode(&it, eng_wall_ns() // 1000000, out, _OBUF_CAP)
             t2 = eng_now_ns()
-            lat.record(ENG_STAGE_ENCODE, t2 - t1)
+            eng_latency_record(L, ENG_STAGE_ENCODE, t2 - t1)
             if nb < 0:
                 self.risk.release(self.c, &it)
                 self._reject(&it, <int>nb, t_recv, conn_id)
@@ -352,9 +353,9 @@ cdef class Pipeline:
                 self._reject(&it, ENG_ERR_TRANSPORT, t_recv, conn_id)
                 continue
             t3 = eng_now_ns()
-            lat.record(ENG_STAGE_SEND, t3 - t2)
+            eng_latency_record(L, ENG_STAGE_SEND, t3 - t2)
             if t_recv > 0 and t_recv <= t3:
-                lat.record(ENG_STAGE_TICK_TO_TRADE, t3 - t_recv)
+                eng_latency_record(L, ENG_STAGE_TICK_TO_TRADE, t3 - t_recv)
             sr = &self._sent[self._sent_tail & (self._sent_cap - 1)]
             sr.client_id = it.client_id
             sr.target_id = it.target_id
