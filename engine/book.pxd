@@ -79,7 +79,7 @@ cdef class Book:
     cdef eng_book* ptr              # == &_book, for compiled code (pipeline, strategies)
     cdef readonly object inst       # engine.instruments.Instrument
     cdef readonly str sync_name     # "binance_spot" | "binance_usdm" | "bybit" | "okx" | "bitget" | "none"
-    cdef eng_level* _scratch        # 2 * capacity levels used by the Python apply()
+    cdef eng_level* _scratch        # 2 * capacity levels for the Python apply() (lazy, cold path)
     cdef int32_t _capacity          # levels per side
     cdef void bind_top(self, eng_book_top* top) noexcept
     cdef int apply_depth(self, const eng_depth* d, int64_t now_ns) noexcept nogil

@@ -86,10 +86,7 @@ cdef class Book:
             raise MemoryError(f"book of {capacity} levels per side")
         if rc != ENG_OK:
             raise ValueError(f"bad book parameters (capacity={capacity}): {rc_name(rc)}")
-        self._scratch = <eng_level*>malloc(2 * <size_t>capacity * sizeof(eng_level))
-        if self._scratch == NULL:
-            raise MemoryError(f"book scratch of {capacity} levels")
-        self._capacity = capacity
+        self._capacity = capacity       # the Python-path scratch is allocated on first apply()
         self.inst = inst
         self.sync_name = sync
 
@@ -154,6 +151,7 @@ cdef class Book:
         """
         cdef eng_depth d
         memset(&d, 0, sizeof(d))
+        _ensure_scratch(self)
         _fill(self, bids, self._scratch, &d.n_bids, "bids")
         _fill(self, asks, self._scratch + self._capacity, &d.n_asks, "asks")
         d.bids = self._scratch
@@ -319,6 +317,15 @@ cdef class Book:
         return buf[:n].decode("ascii")
 
 
+cdef int _ensure_scratch(Book self) except -1:
+    # cold path only (shell / tests): compiled callers hand eng_depth levels to apply_depth directly
+    if self._scratch == NULL:
+        self._scratch = <eng_level*>malloc(2 * <size_t>self._capacity * sizeof(eng_level))
+        if self._scratch == NULL:
+            raise MemoryError(f"book scratch of {self._capacity} levels")
+    return 0
+
+
 cdef int _fill(Book self, object levels, eng_level* out, int32_t* n_out, str name) except -1:
     cdef Py_ssize_t n = len(levels), i
     cdef int rc
@@ -428,6 +435,7 @@ def _test_apply_raw(Book book, bint is_snapshot, bids, asks, n_bids=None, n_asks
     cdef Py_ssize_t i
     cdef eng_level* out
     memset(&d, 0, sizeof(d))
+    _ensure_scratch(book)
     if len(bids) > book._capacity or len(asks) > book._capacity:
         raise ValueError("more levels than the scratch buffer")
     cdef int k
