@@ -97,13 +97,16 @@ async def test_flows(key, use_ws, tmp_path):
 
 @pytest.mark.parametrize("use_ws", [True, False], ids=["ws", "rest"])
 @pytest.mark.parametrize("placed", [True, False], ids=["placed", "not_placed"])
+@pytest.mark.parametrize("fault", ["server_error", "no_answer"])
 @pytest.mark.parametrize("key", _params())
-async def test_unknown_outcome(key, placed, use_ws, tmp_path):
+async def test_unknown_outcome(key, fault, placed, use_ws, tmp_path):
     _, _, q, ids, _tq = VENUES[key]
+    if use_ws and not WS_ORDERS[key]:
+        pytest.skip(f"{key} has no WS order path")
     async with SimExchange(sim_config(key)) as ex:
         r, store = await _router(ex, key, tmp_path, use_ws=use_ws)
         bid, _ = _best(ex, key)
-        ex.inject(key, "server_error", placed=placed)
+        ex.inject(key, fault, placed=placed)
         o = await r.place(0, BUY, q, bid - 100)
         await settle(r, timeout=8.0)
         on_venue = [x for x in ex.orders(key) if x.client_id == o.client_oid]
@@ -127,6 +130,38 @@ async def test_rate_limited_order_is_rejected(key, tmp_path):
         assert o.status == REJECTED
         await asyncio.sleep(0.05)
         assert not [x for x in ex.orders(key) if x.client_id == o.client_oid]
+        assert_matches_exchange(ex, key, r, fill_ids=ids)
+        await r.stop()
+        await store.close()
+
+
+@pytest.mark.parametrize("key", _params())
+async def test_bad_signature_and_stale_timestamp(key, tmp_path):
+    from engine.signing import Signer
+    _, _, q, ids, _tq = VENUES[key]
+    async with SimExchange(sim_config(key)) as ex:
+        r, store = await _router(ex, key, tmp_path, use_ws=False)
+        rv = next(iter(r.venues.values()))
+        bid, _ = _best(ex, key)
+        good = rv.adapter.signer_secret
+        rv.adapter.signer_secret = "not-the-secret"
+        rv.adapter.attach_encoders(r.session_tag)
+        o = await r.place(0, BUY, q, bid - 100)
+        assert o.status == REJECTED and o.reason
+        rv.adapter.signer_secret = good
+        rv.adapter.attach_encoders(r.session_tag)
+        rv.clock.offset_ns -= 40_000_000_000
+        o2 = await r.place(0, BUY, q, bid - 100)
+        assert o2.status == REJECTED and o2.reason
+        rv.clock.offset_ns += 40_000_000_000
+        o3 = await r.place(0, BUY, q, bid - 100)
+        await settle(r, lambda: o3.status == NEW)
+        rv.adapter.signer = Signer(b"not-the-secret")
+        await r.cancel(o3.client_oid)                   # refused cancel: order stays live
+        await asyncio.sleep(0.05)
+        assert o3.status == NEW
+        assert not [x for x in ex.orders(key) if x.client_id in (o.client_oid, o2.client_oid)]
+        await settle(r)
         assert_matches_exchange(ex, key, r, fill_ids=ids)
         await r.stop()
         await store.close()
