@@ -196,6 +196,9 @@ def build_strategy(path: str | os.PathLike, *, force: bool = False, quiet: bool 
         raise BuildError(f"{src}: expected a Cython .pyx file")
     name = _module_name(src)
     source = src.read_bytes()
+    # the user's own .pxd/.pxi/.h next to the .pyx are part of what gets compiled
+    for dep in sorted(p for ext in ("*.pxd", "*.pxi", "*.h") for p in src.resolve().parent.glob(ext)):
+        source += b"\0" + dep.name.encode() + b"\0" + dep.read_bytes()
     key = cache_key(source, name)
     out_dir = cache_root() / f"abi{engine.__abi__}" / key
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"

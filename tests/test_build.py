@@ -160,3 +160,13 @@ def test_messages_name_the_users_file_and_directives_apply(cache, tmp_path, capf
     mod = compile_strategy(good)
     with pytest.raises(IndexError):                    # the header directive reached the compiler
         mod.probe(5)
+
+
+def test_user_pxi_change_rebuilds(cache, tmp_path):
+    (tmp_path / "consts.pxi").write_text("DEF_ANSWER = 41\n")
+    src = tmp_path / "uses_pxi.pyx"
+    src.write_text('include "consts.pxi"\n\ndef answer():\n    return DEF_ANSWER\n')
+    so1 = build.build_strategy(src)
+    (tmp_path / "consts.pxi").write_text("DEF_ANSWER = 42\n")
+    so2 = build.build_strategy(src)
+    assert so1 != so2
