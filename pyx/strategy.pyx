@@ -605,6 +605,41 @@ cdef class Strategy:
         self._check_rc(rc)
         return rc
 
+    def deliver_quotes(self, quotes):
+        """Dispatch a batch of quotes ``(inst, bid_px, bid_sz, ask_px, ask_sz[, recv_ns])`` through
+        ``dispatch_quotes`` (ONE nogil section). Returns the number dispatched; raises StrategyError
+        at the first rc < 0 (later quotes are not dispatched). Intents stay in the ring."""
+        self._require_ctx()
+        cdef Py_ssize_t n = len(quotes), i
+        if n == 0:
+            return 0
+        if n > 1_000_000:
+            raise ValueError("batch too large")
+        cdef eng_quote* qs = <eng_quote*>calloc(n, sizeof(eng_quote))
+        if qs == NULL:
+            raise MemoryError()
+        cdef int rc
+        cdef int64_t now = eng_now_ns()
+        try:
+            for i in range(n):
+                t = quotes[i]
+                if len(t) not in (5, 6):
+                    raise ValueError("quote tuples are (inst, bid_px, bid_sz, ask_px, ask_sz[, recv_ns])")
+                if not 0 <= t[0] < ENG_MAX_INSTRUMENTS:
+                    raise IndexError(f"instrument id {t[0]} out of range")
+                qs[i].inst = t[0]
+                qs[i].venue = self._eng.ctx.ins[qs[i].inst].venue
+                qs[i].bid_px = t[1]
+                qs[i].bid_sz = t[2]
+                qs[i].ask_px = t[3]
+                qs[i].ask_sz = t[4]
+                qs[i].recv_ts_ns = t[5] if len(t) == 6 else now
+            rc = self.dispatch_quotes(qs, <int>n)
+        finally:
+            free(qs)
+        self._check_rc(rc)
+        return rc
+
     def deliver_trade(self, int inst, int64_t px, int64_t sz, int side=0, int64_t trade_id=0,
                       int64_t recv_ns=0, int64_t exch_ts_ns=0):
         """Dispatch one public trade to ``on_trade``. Raises StrategyError on rc < 0."""

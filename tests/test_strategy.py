@@ -312,3 +312,19 @@ def test_bench_dispatch_helper_runs_and_drains(probe_mod, ctx):
     p.quotes = 0
     _, drained, rc = p.bench_dispatch_quotes(0, 1000)
     assert rc == -5 and drained == 10
+
+
+def test_dispatch_quotes_batch_one_nogil_section(probe_mod, ctx):
+    p = probe_mod.Probe(ctx)
+    p.emit_per_quote = 1
+    assert p.deliver_quotes([(0, 100 + i, 1, 101 + i, 1, 7) for i in range(10)]) == 10
+    assert p.quotes == 10 and [i["px"] for i in p.drain_intents()] == list(range(100, 110))
+    p.fail_after = 13
+    p.rc_on_quote = -5
+    with pytest.raises(StrategyError):
+        p.deliver_quotes([(0, 1, 1, 2, 1)] * 10)
+    assert p.quotes == 14                      # stopped at the first failing event
+    assert len(p.drain_intents()) == 4
+    with pytest.raises(ValueError):
+        p.deliver_quotes([(0, 1, 1)])
+    assert p.deliver_quotes([]) == 0
