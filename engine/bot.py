@@ -837,6 +837,10 @@ def demo_config(name: str, report_dir: str | None = None) -> BotConfig:
         v.endpoints = {k: "" for k in v.endpoints}
         v.key_file = None
     cfg.persistence.path = str(Path(tempfile.mkdtemp(prefix="hotpath-demo-")) / "state.sqlite")
+    if name == "spread":
+        # the sim's venues are independent random walks around the same price, a tick or two apart: real
+        # cross-venue spreads are wider, so the demo trades on a one-tick edge to show both legs and the unwind
+        cfg.params.update(entry_bps=0.015, exit_bps=0.0, cooldown_ms=500)
     if name.startswith("signal"):
         # the demo plays the external signal provider through the real, authenticated webhook
         cfg.signals.webhook.enabled = True

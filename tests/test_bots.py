@@ -193,3 +193,13 @@ def test_signal_py_demo_trades_against_the_sim(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     f = _final(r.stdout)
     assert f["orders"] > 0 and f["fills"] > 0, r.stdout[-1500:]
+
+
+@pytest.mark.slow
+def test_spread_demo_trades_both_venues_against_the_sim(tmp_path):
+    r = _run_cli(["demo", "--bot", "spread", "--seconds", "6", "--no-live", "--report-dir", str(tmp_path)])
+    assert r.returncode == 0, r.stderr[-2000:]
+    f = _final(r.stdout)
+    assert f["orders"] >= 2 and f["fills"] >= 2, r.stdout[-1500:]
+    status = [ln for ln in r.stdout.splitlines() if ln.startswith("[")]
+    assert "BTCUSDT@binance_usdm" in status[-1] and "BTC-USDT-SWAP@okx" in status[-1]
