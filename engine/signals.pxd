@@ -4,6 +4,7 @@
 # static inline functions from nogil hooks; the Python classes below wrap one struct each.
 cimport cython
 from libc.stdint cimport int32_t, int64_t
+from engine.types cimport eng_book_top
 
 cdef extern from "engine/signals.h" nogil:
     enum:
@@ -100,6 +101,8 @@ cdef extern from "engine/signals.h" nogil:
     int eng_rvol_value(const eng_rvol* s, double* out)
     int eng_sig_book_imbalance(int64_t bid_sz, int64_t ask_sz, double* out)
     int eng_sig_microprice(int64_t bid_px, int64_t bid_sz, int64_t ask_px, int64_t ask_sz, double* out)
+    int eng_sig_top_imbalance(const eng_book_top* t, double* out)     # ENG_ERR_NOT_SYNCED if !t.valid
+    int eng_sig_top_microprice(const eng_book_top* t, double* out)
 
 
 @cython.final

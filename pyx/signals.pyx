@@ -11,7 +11,7 @@ from libc.math cimport NAN
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 
-from engine.types cimport ENG_OK
+from engine.types cimport ENG_OK, eng_book_top
 
 import numpy as np
 
@@ -68,6 +68,18 @@ def microprice(int64_t bid_px, int64_t bid_sz, int64_t ask_px, int64_t ask_sz):
     cdef double v = 0.0
     cdef int rc = eng_sig_microprice(bid_px, bid_sz, ask_px, ask_sz, &v)
     return _opt(rc, v)
+
+
+def top_signals(size_t top_address):
+    """(imbalance, microprice in price units) of the eng_book_top at ``top_address`` (e.g.
+    ``Book.top_address``); None for a value that is undefined or when the top is not valid."""
+    cdef const eng_book_top* t = <const eng_book_top*>top_address
+    cdef double imb = 0.0, mp = 0.0
+    if top_address == 0:
+        raise ValueError("null eng_book_top address")
+    cdef int rc1 = eng_sig_top_imbalance(t, &imb)
+    cdef int rc2 = eng_sig_top_microprice(t, &mp)
+    return _opt(rc1, imb), _opt(rc2, mp)
 
 
 @cython.final

@@ -264,3 +264,17 @@ def test_time_ema_half_life_and_irregular_steps():
         assert te.update(v, int(s)) == pytest.approx(p.update(v, int(s)), rel=1e-12, abs=1e-12)
     out = sig.time_ema_batch([1.0, 2.0, 3.0], [10, 5, 20], 10.0)
     assert np.isnan(out[1]) and out[2] == pytest.approx(1.0 + (1 - 2 ** -1) * 2.0)
+
+
+def test_top_signals_follow_a_book_top():
+    from engine.book import Book
+    from engine.instruments import Instrument, Venue
+    b = Book(Instrument(0, Venue.BYBIT, "T", "1", "1"), "bybit", capacity=8)
+    assert sig.top_signals(b.top_address) == (None, None)          # not synced yet
+    b.apply(True, [("100", "3")], [("102", "1")], 1, 1)
+    imb, mp = sig.top_signals(b.top_address)
+    assert imb == sig.book_imbalance(3, 1) and mp == sig.microprice(100, 3, 102, 1)
+    b.apply(False, [], [], 5, 5)                                    # gap: top invalid
+    assert sig.top_signals(b.top_address) == (None, None)
+    with pytest.raises(ValueError):
+        sig.top_signals(0)

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "engine/rc.h"
+#include "engine/types.h"
 
 #define ENG_ROLL_MAX 1024          /* largest rolling window (samples) */
 
@@ -421,4 +422,15 @@ static inline int eng_sig_microprice(int64_t bid_px, int64_t bid_sz, int64_t ask
     double bs = (double)bid_sz, as = (double)ask_sz;
     *out = ((double)bid_px * as + (double)ask_px * bs) / (bs + as);
     return ENG_OK;
+}
+
+/* The same two from a maintained top (e.g. &ctx->top[inst]); ENG_ERR_NOT_SYNCED if it is not valid. */
+static inline int eng_sig_top_imbalance(const eng_book_top* t, double* out) {
+    if (!t->valid) return ENG_ERR_NOT_SYNCED;
+    return eng_sig_book_imbalance(t->bid_sz, t->ask_sz, out);
+}
+
+static inline int eng_sig_top_microprice(const eng_book_top* t, double* out) {
+    if (!t->valid) return ENG_ERR_NOT_SYNCED;
+    return eng_sig_microprice(t->bid_px, t->bid_sz, t->ask_px, t->ask_sz, out);
 }
