@@ -59,6 +59,11 @@ def _corpus() -> list[tuple[Venue, bytes]]:
     c: list[tuple[Venue, bytes]] = []
     c += [(Venue.BINANCE_SPOT, f) for f in _first_hot(FX / "binance/spot/ws_combined_NKNUSDT.jsonl", Venue.BINANCE_SPOT, n=6)]
     c += [(Venue.BINANCE_USDM, f) for f in _first_hot(FX / "binance/usdm_futures/ws_combined_SUSHIUSDT.jsonl", Venue.BINANCE_USDM, n=6)]
+    for rel, v in (("binance/spot/ws_combined_NKNUSDT.jsonl", Venue.BINANCE_SPOT),
+                   ("binance/usdm_futures/ws_combined_SUSHIUSDT.jsonl", Venue.BINANCE_USDM)):
+        bt = [f for f in recording_frames(FX / rel) if b"@bookTicker" in f][:2]
+        c += [(v, f) for f in bt] + [(v, f[f.index(b'"data":') + 7:-1]) for f in bt]   # combined + raw
+        c += [(v, f) for f in recording_frames(FX / rel) if b"@aggTrade" in f][:1]
     c += [(Venue.BINANCE_USDM, (FX / "binance/nautilus/futures/market_data_json/mark_price_stream.json").read_bytes())]
     c += [(Venue.BYBIT, f) for f in _first_hot(FX / "bybit/recorded_2024/orderbook_500_XRPUSDT_2024-12-01.jsonl", Venue.BYBIT, n=3)[1:]]
     c += [(Venue.BYBIT, (FX / "bybit/nautilus" / n).read_bytes()) for n in ("ws_public_trade.json", "ws_ticker_linear.json")]
