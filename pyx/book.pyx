@@ -427,7 +427,7 @@ def _bench_apply(Book book, const int64_t[:, ::1] upd, int per_msg, int repeat=1
 
 
 def _test_apply_raw(Book book, bint is_snapshot, bids, asks, n_bids=None, n_asks=None,
-                    int64_t last_id=0, int64_t prev_id=-1):
+                    int64_t last_id=0, int64_t prev_id=-1, first_id=None, checksum=None):
     """Test shim: apply levels given as (px_units, sz_units, px_dec, sz_dec) ints, bypassing the
     string parser (negative units, huge decimals), optionally with a bogus level count that must be
     rejected before any level is read (only counts < 0 or > capacity are allowed here)."""
@@ -455,7 +455,11 @@ def _test_apply_raw(Book book, bint is_snapshot, bids, asks, n_bids=None, n_asks
     d.n_asks = len(asks) if n_asks is None else n_asks
     d.bids = book._scratch
     d.asks = book._scratch + book._capacity
-    d.first_id = d.last_id = last_id
+    d.last_id = last_id
+    d.first_id = last_id if first_id is None else first_id
     d.prev_id = prev_id
     d.is_snapshot = is_snapshot
+    if checksum is not None:
+        d.has_checksum = 1
+        d.checksum = checksum
     return book.apply_depth(&d, eng_now_ns())
