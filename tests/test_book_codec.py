@@ -8,10 +8,9 @@ import orjson
 import pytest
 
 from engine import book as cbook
+from engine import codec
 from engine.book import Book
 from engine.instruments import Instrument, Venue
-
-codec = pytest.importorskip("engine.codec")
 
 DEPTH = 2   # ENG_EV_DEPTH
 
