@@ -259,6 +259,7 @@ class _Venue:
         self.deadman_ok = 0
         self.deadman_err = ""
         self.trade_list = True          # False when the venue has no trade-list endpoint
+        self.reconcile_task: asyncio.Task[None] | None = None
 
 
 class RouterError(Exception):
@@ -277,7 +278,7 @@ class Router:
                  venues: Mapping[Venue | str, VenueConfig], *, ctx: Any = None, strategy: Any = None,
                  pipeline: Any = None, risk: Any = None, use_ws: bool = True, order_timeout_s: float = 2.0,
                  recv_window_ms: int = 5000, deadman_ms: int = 0, deadman_every_s: float = 1.0,
-                 listen_key_keepalive_s: float = 1800.0, reconcile_every_s: float = 0.0) -> None:
+                 listen_key_keepalive_s: float = 1800.0, reconcile_every_s: float = 30.0) -> None:
         self.instruments = {i.id: i for i in instruments}
         self.store = store
         self.ctx = ctx
@@ -830,7 +831,10 @@ class Router:
         except ConnectionError:
             raise
         except Exception as e:
+            # a user-data event we could not read may have been a fill or a state change: ask the
+            # venue (REST) instead of waiting for the next disconnect
             self._event("bad_user_frame", venue=rv.venue.key, reason=f"{type(e).__name__}: {e}")
+            self._reconcile_soon(rv)
             return
         for it in items:
             if isinstance(it, OrderReport):
@@ -846,6 +850,20 @@ class Router:
                     self._event("position_mismatch", inst=it.inst, local=p.sz, venue=it.sz)
 
     # ---- reconciliation --------------------------------------------------------------------
+    def _reconcile_soon(self, rv: _Venue) -> None:
+        t = rv.reconcile_task
+        if t is not None and not t.done():
+            return
+
+        async def run() -> None:
+            await asyncio.sleep(0.05)          # let the burst of frames pass
+            try:
+                await self.reconcile(rv.venue)
+            except RouterError as e:
+                self._event("reconcile_failed", venue=rv.venue.key, reason=str(e))
+        rv.reconcile_task = asyncio.create_task(run(), name=f"reconcile:{rv.venue.key}")
+        rv.tasks.append(rv.reconcile_task)
+
     async def reconcile(self, venue: Venue) -> dict[str, int]:
         """Make local state equal to the venue's: open orders, fills since the last known one,
         positions. Differences are emitted as events; returns counts of what changed."""

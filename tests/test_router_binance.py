@@ -351,3 +351,36 @@ async def test_orders_written_by_the_compiled_path(ex, tmp_path, route_ack):
     await settle(r)
     assert_matches_exchange(ex, V, r)
     await _close(r, store)
+
+
+async def test_garbled_user_events_trigger_reconcile(ex, tmp_path):
+    r, store = await _router(ex, tmp_path, use_ws=True)
+    bid, _ = _best(ex)
+    o = await r.place(BTC, BUY, 100, bid)
+    await settle(r, lambda: o.status == NEW)
+    ex.inject(V, "garbage", count=3)           # the next frames (trade, order, account events) are garbage
+    ex.market_trade(V, "BTCUSDT", "SELL", "500")
+    await settle(r, lambda: o.status == FILLED, timeout=5.0)
+    assert any(e["type"] == "bad_user_frame" for e in r.events)
+    assert r.state.positions[BTC].sz == 100
+    st = r.status()["venues"][V]
+    if st["trade_list"]:
+        await settle(r)
+        assert_matches_exchange(ex, V, r)
+    else:
+        assert st["fills_missing"] == o.filled_sz - o.fill_sum
+    await _close(r, store)
+
+
+async def test_reordered_user_events_never_regress(ex, tmp_path):
+    r, store = await _router(ex, tmp_path, use_ws=True)
+    bid, _ = _best(ex)
+    o = await r.place(BTC, BUY, 100, bid)
+    await settle(r, lambda: o.status == NEW)
+    ex.inject(V, "reorder", count=3)
+    ex.market_trade(V, "BTCUSDT", "SELL", "2.02")       # partial fills, events swapped in flight
+    ex.market_trade(V, "BTCUSDT", "SELL", "500")
+    await settle(r, lambda: o.status == FILLED and o.fill_sum == o.filled_sz, timeout=5.0)
+    await settle(r)
+    assert_matches_exchange(ex, V, r)
+    await _close(r, store)
