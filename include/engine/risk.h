@@ -154,8 +154,9 @@ static inline int eng_risk_check(eng_risk* r, eng_ctx* ctx, const eng_intent* it
     if (!is_market && lim->band_bps != INFINITY) {
         if (top->bid_px <= 0 || top->ask_px <= 0) return eng_risk_reject(r, ENG_RISK_STALE_BOOK);
         double mid2 = (double)top->bid_px + (double)top->ask_px;       /* 2 * mid, price units */
-        double dev = fabs(2.0 * (double)it->px - mid2) / mid2 * 1e4;    /* bps */
-        if (dev > lim->band_bps) return eng_risk_reject(r, ENG_RISK_BAND);
+        /* |px - mid| / mid * 1e4 > band_bps, without the division */
+        if (fabs(2.0 * (double)it->px - mid2) * 1e4 > lim->band_bps * mid2)
+            return eng_risk_reject(r, ENG_RISK_BAND);
     }
 
     if (!reducing && lim->max_position != ENG_RISK_UNLIMITED) {
