@@ -300,3 +300,24 @@ async def test_strategy_error_keeps_feed_up_and_reports() -> None:
             await h.all_match()                    # books keep following the market
             st = h.fm.status()
             assert st["strategy_errors"] == 1 and all(c["reconnects"] == 0 for c in st["conns"])
+
+
+async def test_mark_and_funding_reach_the_context() -> None:
+    from engine.exchanges.base import SIG_FUNDING_RATE, SIG_MARK_PX
+
+    keys = [k for k in ("binance_usdm", "bybit", "okx", "bitget") if k in VENUE_CLASSES]
+    cfg = sim_cfg(keys, n_symbols=1)
+    async with SimExchange(cfg) as ex:
+        h = Harness(ex, cfg, ["depth", "mark"], FAST)
+        async with h.fm:
+            deadline = time.monotonic() + 10
+            missing = {i.id for i in h.table}
+            while missing and time.monotonic() < deadline:
+                missing = {i for i in missing if not h.ctx.slow(i, SIG_MARK_PX)[1] > 0}
+                await asyncio.sleep(0.02)
+            assert not missing, [h.table.by_id[i].symbol for i in missing]
+            for i in h.table:
+                mark = h.ctx.slow(i.id, SIG_MARK_PX)[0]
+                tb, ta = ex.true_book(i.venue.key, i.symbol)
+                assert float(tb[-1][0]) * 0.9 < mark < float(ta[-1][0]) * 1.1, (i.symbol, mark)
+            assert all(h.ctx.slow(i.id, SIG_FUNDING_RATE)[1] > 0 for i in h.table)
