@@ -35,6 +35,14 @@ def test_every_venue_has_adapter_and_mainnet_preset() -> None:
         assert endpoints_for(v).ws_public.startswith("wss://")
     with pytest.raises(ConfigError):
         endpoints_for(Venue.OKX, "testnet")
+    with pytest.raises(ConfigError):
+        endpoints_for(Venue.OKX, "sim")
+
+    class FakeSim:
+        def endpoints(self, key: str) -> dict[str, str]:
+            return {"rest": f"http://127.0.0.1:1/{key}", "ws_public": "ws://127.0.0.1:1/ws/v5/public"}
+
+    assert make_adapter("okx", env="sim", sim=FakeSim()).endpoints.rest == "http://127.0.0.1:1/okx"
 
 
 def test_binance_combined_url_and_subscribe(table: InstrumentTable) -> None:

@@ -62,8 +62,13 @@ PRESETS: dict[Venue, dict[str, Endpoints]] = {
 }
 
 
-def endpoints_for(venue: Venue | str, env: str = "mainnet") -> Endpoints:
+def endpoints_for(venue: Venue | str, env: str = "mainnet", sim: Any = None) -> Endpoints:
+    """Preset endpoints: ``env`` mainnet / testnet / demo, or ``sim`` with a running SimExchange."""
     v = Venue.parse(venue) if isinstance(venue, str) else venue
+    if env == "sim":
+        if sim is None:
+            raise ConfigError("the sim environment needs a running engine.sim.SimExchange (sim=...)")
+        return sim_endpoints(sim, v)
     try:
         return PRESETS[v][env]
     except KeyError:
@@ -77,9 +82,11 @@ def sim_endpoints(sim: Any, venue: Venue | str) -> Endpoints:
     return Endpoints.from_dict(sim.endpoints(v.key))
 
 
-def make_adapter(venue: Venue | str, env: str = "mainnet", endpoints: Endpoints | None = None) -> MarketAdapter:
+def make_adapter(venue: Venue | str, env: str = "mainnet", endpoints: Endpoints | None = None,
+                 sim: Any = None) -> MarketAdapter:
+    """Market-data adapter of ``venue`` on explicit ``endpoints`` or the ``env`` preset."""
     v = Venue.parse(venue) if isinstance(venue, str) else venue
-    return MARKET_ADAPTERS[v](endpoints or endpoints_for(v, env))
+    return MARKET_ADAPTERS[v](endpoints or endpoints_for(v, env, sim))
 
 
 __all__ = ["CHANNELS", "Cold", "Endpoints", "MarketAdapter", "RateLimiter", "Snapshot", "Stream",
