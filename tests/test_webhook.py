@@ -71,23 +71,24 @@ async def test_webhook_hmac_accepts_and_writes_slot(hook):
 
 
 @pytest.mark.parametrize(
-    "body, status, reason",
+    "make, status, reason",
     [
-        (_body(score=1.5), 400, "within [-1, 1]"),
-        (_body(score="0.5"), 400, "finite number"),
-        (_body(score=float("nan")), 400, None),   # orjson writes NaN as null
-        (_body(symbol=""), 400, "symbol"),
-        (_body(extra=1), 400, "unexpected key"),
-        (b"[1,2]", 400, "JSON object"),
-        (b"{not json", 400, "not valid JSON"),
-        (_body(ts=time.time() - 3600), 422, "stale"),
-        (_body(ts=time.time() + 3600), 422, "future"),
-        (_body(symbol="ETHUSDT"), 404, "not traded"),
-        (_body(venue="kraken"), 400, "unknown venue"),
+        (lambda: _body(score=1.5), 400, "within [-1, 1]"),
+        (lambda: _body(score="0.5"), 400, "finite number"),
+        (lambda: _body(score=float("nan")), 400, None),   # orjson writes NaN as null
+        (lambda: _body(symbol=""), 400, "symbol"),
+        (lambda: _body(extra=1), 400, "unexpected key"),
+        (lambda: b"[1,2]", 400, "JSON object"),
+        (lambda: b"{not json", 400, "not valid JSON"),
+        (lambda: _body(ts=time.time() - 3600), 422, "stale"),
+        (lambda: _body(ts=time.time() + 3600), 422, "future"),
+        (lambda: _body(symbol="ETHUSDT"), 404, "not traded"),
+        (lambda: _body(venue="kraken"), 400, "unknown venue"),
     ],
 )
-async def test_webhook_schema_errors(hook, body, status, reason):
+async def test_webhook_schema_errors(hook, make, status, reason):
     hub, ctx, wh, s, url = hook
+    body = make()  # built at run time: a timestamp made at collection could already be stale
     async with s.post(url, data=body, headers={"X-Hotpath-Signature": sign_body(SECRET, body)}) as r:
         assert r.status == status
         d = await r.json()
