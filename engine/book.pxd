@@ -64,6 +64,8 @@ cdef extern from "engine/book.h" nogil:
     int eng_book_best_bid(const eng_book* b, int64_t* px, int64_t* sz)
     int eng_book_best_ask(const eng_book* b, int64_t* px, int64_t* sz)
     int32_t eng_book_copy_levels(const eng_book* b, int32_t side, int32_t n, eng_level* out)
+    int64_t eng_book_size_at(const eng_book* b, int32_t side, int64_t px)     # 0 if no level
+    int32_t eng_book_depth_to(const eng_book* b, int32_t side, int64_t px_limit, int64_t* sz_out)
     int eng_book_mid(const eng_book* b, double* out)                 # price units
     int eng_book_spread(const eng_book* b, int64_t* out)             # price units
     int eng_book_microprice(const eng_book* b, double* out)          # price units

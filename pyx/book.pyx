@@ -251,6 +251,27 @@ cdef class Book:
             asks.append((px, sz))
         return bids, asks
 
+    def size_at(self, side, px):
+        """Size units resting at exactly ``px`` (decimal string) on ``side`` ('buy'/'bid' or 'sell'/'ask')."""
+        cdef int64_t units
+        cdef uint8_t dec
+        cdef int32_t s = _side(side)
+        rc = _parse(str(px), self._book.px_exp, &units, &dec)
+        if rc != ENG_OK:
+            raise ValueError(f"price {px!r}: {rc_name(rc)}")
+        return eng_book_size_at(&self._book, s, units)
+
+    def depth_to(self, side, px):
+        """(levels, size units) from the best price through ``px`` inclusive on ``side``."""
+        cdef int64_t units, total = 0
+        cdef uint8_t dec
+        cdef int32_t s = _side(side)
+        rc = _parse(str(px), self._book.px_exp, &units, &dec)
+        if rc != ENG_OK:
+            raise ValueError(f"price {px!r}: {rc_name(rc)}")
+        cdef int32_t n = eng_book_depth_to(&self._book, s, units, &total)
+        return n, total
+
     def mid(self):
         """Mid price (float, real units) or None if a side is empty."""
         cdef double v

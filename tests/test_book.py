@@ -93,6 +93,20 @@ def test_derived_values(impl):
 
 
 @IMPLS
+def test_depth_queries(impl):
+    b = make(impl)
+    b.apply(True, SNAP_B, SNAP_A)
+    assert b.size_at("buy", "99.5") == 2000 and b.size_at("bid", "99.4") == 0
+    assert b.size_at("sell", "101") == 2000 and b.size_at("ask", "100") == 0
+    assert b.depth_to("buy", "99.5") == (2, 3000)        # 100.0 and 99.5
+    assert b.depth_to("buy", "101") == (0, 0)
+    assert b.depth_to("buy", "1") == (3, 6000)
+    assert b.depth_to("sell", "101.5") == (2, 3500)
+    assert b.depth_to("sell", "100.5") == (1, 1500)
+    assert b.depth_to("sell", "100") == (0, 0)
+
+
+@IMPLS
 def test_crossed_book_invalidates(impl):
     b = make(impl)
     b.apply(True, SNAP_B, SNAP_A)

@@ -61,6 +61,10 @@ def same_state(c: Book, p: pybook.Book) -> None:
     assert c.best_bid() == p.best_bid() and c.best_ask() == p.best_ask()
     assert c.checksum_string() == p.checksum_string() and c.checksum() == p.checksum()
     assert c.mid() == p.mid() and c.spread_units() == p.spread_units()
+    for px in ("90", "100.1", "100.3", "105"):
+        for side in ("buy", "sell"):
+            assert c.size_at(side, px) == p.size_at(side, px)
+            assert c.depth_to(side, px) == p.depth_to(side, px)
     for a, b in ((c.microprice(), p.microprice()), (c.imbalance(3), p.imbalance(3))):
         assert (a is None) == (b is None) and (a is None or a == pytest.approx(b, rel=1e-12, abs=1e-15))
     for side in ("buy", "sell"):

@@ -255,6 +255,20 @@ class Book:
         return ([(p, v[0]) for p, v in self._side_levels("bid", n)],
                 [(p, v[0]) for p, v in self._side_levels("ask", n)])
 
+    def size_at(self, side: str, px) -> int:
+        units, _ = parse_decimal(str(px), self.px_exp)
+        levels = self._bids if side in ("buy", "bid") else self._asks
+        return levels[units][0] if units in levels else 0
+
+    def depth_to(self, side: str, px) -> tuple[int, int]:
+        """(levels, size units) from the best price through px inclusive."""
+        units, _ = parse_decimal(str(px), self.px_exp)
+        if side in ("buy", "bid"):
+            sizes = [v[0] for p, v in self._bids.items() if p >= units]
+        else:
+            sizes = [v[0] for p, v in self._asks.items() if p <= units]
+        return len(sizes), min(sum(sizes), INT64_MAX)
+
     def _scale(self) -> Decimal:
         return Decimal(1).scaleb(-self.px_exp)
 

@@ -550,6 +550,29 @@ static inline int32_t eng_book_copy_levels(const eng_book* b, int32_t side, int3
     return n;
 }
 
+/* Size resting at exactly px on a side (0 if there is no such level). */
+static inline int64_t eng_book_size_at(const eng_book* b, int32_t side, int64_t px) {
+    const eng_book_side* s = side == ENG_SIDE_BUY ? &b->bids : &b->asks;
+    int64_t key = side == ENG_SIDE_BUY ? px : -px;
+    int32_t i = eng_book__find(s, key);
+    return (i >= 0 && s->lv[i].key == key) ? s->lv[i].sz : 0;
+}
+
+/* Levels and cumulative size from the best price down to px_limit inclusive (bids: px >= limit,
+ * asks: px <= limit). Returns the number of levels; *sz_out the summed size units (saturating). */
+static inline int32_t eng_book_depth_to(const eng_book* b, int32_t side, int64_t px_limit, int64_t* sz_out) {
+    const eng_book_side* s = side == ENG_SIDE_BUY ? &b->bids : &b->asks;
+    int64_t key = side == ENG_SIDE_BUY ? px_limit : -px_limit;
+    int32_t i = eng_book__find(s, key - 1);      /* last index strictly worse than the limit */
+    int64_t total = 0;
+    for (int32_t k = i + 1; k < s->n; k++) {
+        if (total > INT64_MAX - s->lv[k].sz) { total = INT64_MAX; break; }
+        total += s->lv[k].sz;
+    }
+    *sz_out = total;
+    return s->n - 1 - i;
+}
+
 /* Mid price in price units (may be x.5). ENG_ERR_DOMAIN if a side is empty. */
 static inline int eng_book_mid(const eng_book* b, double* out) {
     if (!b->bids.n || !b->asks.n) return ENG_ERR_DOMAIN;
