@@ -58,7 +58,7 @@ class FeedConfig:
     backoff_base_s: float = 0.25          # first reconnect delay bound
     backoff_cap_s: float = 30.0           # delays never exceed this
     stable_after_s: float = 30.0          # a connection alive this long resets the backoff
-    conn_stale_ms: int = 15_000           # no data on a connection this long -> reconnect
+    conn_stale_ms: int = 15_000           # nothing (data or pong) on a connection this long -> reconnect
     book_stale_ms: int = 60_000           # a book not updated this long -> invalid + resync
     resync_timeout_s: float = 5.0         # resync not done after this -> retry (then reconnect)
     resync_retries_before_reconnect: int = 3
@@ -358,8 +358,11 @@ class FeedManager:
 
     async def _heartbeat(self, c: Conn) -> None:
         assert c.adapter.heartbeat_s
+        # at the venue's period, and often enough that a quiet but healthy connection answers a
+        # ping within the staleness window
+        period = min(c.adapter.heartbeat_s, self.cfg.conn_stale_ms / 3000.0)
         while True:
-            await asyncio.sleep(c.adapter.heartbeat_s)
+            await asyncio.sleep(period)
             m = c.adapter.ping_msg(c.next_req())
             if m is not None and c.transport is not None:
                 await self._send_all(c, [m])
@@ -434,10 +437,10 @@ class FeedManager:
         f.buffer.append((conn_id, payload, recv_ns))
 
     def _on_parsed(self, c: Conn, cold: Cold, now: int, rc: int) -> None:
+        c.last_rx_ns = now          # any frame, pongs included, proves the connection alive
         if cold.kind == "pong":
             c.last_pong_ns = now
             return
-        c.last_rx_ns = now
         if cold.kind == "ack":
             if cold.reason == "unsubscribe":
                 c.unsub_ack.set()
@@ -666,7 +669,11 @@ class FeedManager:
                     f = self.insts[s.inst]
                     if f.book is not None and f.conn is c:
                         rx = max(rx, _update_ns(f.book))
-                if (now - rx) / 1e6 > cfg.conn_stale_ms:
+                # with application pings every conn_stale_ms / 3 a live connection always answers in
+                # time; Binance has none (picows pings it: enable_auto_ping), so there a quiet market
+                # is only suspicious once its books are older than book_stale_ms
+                limit = cfg.conn_stale_ms if c.adapter.heartbeat_s else max(cfg.conn_stale_ms, cfg.book_stale_ms)
+                if (now - rx) / 1e6 > limit:
                     log.warning("conn %d %s: no data for %.0f ms; reconnecting", c.id, c.adapter.venue.key,
                                 (now - rx) / 1e6)
                     c.last_rx_ns = now

@@ -321,3 +321,31 @@ async def test_mark_and_funding_reach_the_context() -> None:
                 tb, ta = ex.true_book(i.venue.key, i.symbol)
                 assert float(tb[-1][0]) * 0.9 < mark < float(ta[-1][0]) * 1.1, (i.symbol, mark)
             assert all(h.ctx.slow(i.id, SIG_FUNDING_RATE)[1] > 0 for i in h.table)
+
+
+async def test_server_pings_are_answered() -> None:
+    """Binance pings every connection and drops it when no pong comes back in time."""
+    key = "binance_usdm"
+    cfg = sim_cfg([key], n_symbols=1)
+    async with SimExchange(cfg) as ex:
+        h = Harness(ex, cfg, ["bbo", "depth"], FAST)
+        async with h.fm:
+            await h.all_match()
+            ex.inject(key, "ping", interval=0.1, timeout=0.3)
+            await asyncio.sleep(1.5)
+            assert any(f == "ping" for _, f, _ in ex.fault_log(key)) or ex.venue(key).faults.get("ping")
+            assert all(c["reconnects"] == 0 and c["up"] for c in h.fm.status()["conns"])
+            await h.all_match()
+
+
+async def test_quiet_market_is_not_a_dead_connection() -> None:
+    """No market events at all for several staleness windows: heartbeats keep every connection up."""
+    keys = venues_available()
+    cfg = sim_cfg(keys, n_symbols=1)
+    cfg.market = False
+    async with SimExchange(cfg) as ex:
+        h = Harness(ex, cfg, ["bbo", "depth"], FAST)
+        async with h.fm:
+            await asyncio.sleep(FAST.conn_stale_ms / 1000 * 2.5)
+            st = h.fm.status()
+            assert all(c["up"] and c["reconnects"] == 0 for c in st["conns"]), st["conns"]
