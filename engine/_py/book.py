@@ -95,7 +95,9 @@ class Book:
         return rc
 
     # ---- apply -----------------------------------------------------------------------------------
-    def _parse_side(self, levels, name: str) -> list[tuple[int, int, str, str]]:
+    def _parse_side(self, levels, name: str) -> list[tuple[int, int, str, str, int]]:
+        """(price units, size units, price string, size string, rc) per level; rc != 0 marks a
+        level the book refuses (zero price, more than MAX_DEC decimals)."""
         out = []
         for i, lv in enumerate(levels):
             px_s, sz_s = lv[0], lv[1]
@@ -110,12 +112,12 @@ class Book:
                 self._fail(_RC[str(e)])
                 raise ValueError(f"{self.inst.symbol}: {name}[{i}] size {sz_s!r}: {e}") from None
             if px == 0:
-                raise_rc = ERR_DOMAIN
+                rc = ERR_DOMAIN
             elif px_dec > MAX_DEC or sz_dec > MAX_DEC:
-                raise_rc = ERR_PRECISION
+                rc = ERR_PRECISION
             else:
-                raise_rc = OK
-            out.append((px, sz, str(px_s), str(sz_s), raise_rc))
+                rc = OK
+            out.append((px, sz, str(px_s), str(sz_s), rc))
         return out
 
     def _set(self, side: str, px: int, sz: int, px_s: str, sz_s: str) -> int:
