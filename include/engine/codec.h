@@ -289,11 +289,25 @@ static inline int eng_levels(eng_codec* c, eng_jcur* j, const eng_sym* s, eng_le
     int32_t n = 0;
     while (rc == 1) {
         if (n >= c->max_levels) return ENG_ERR_OVERSIZE;
+        eng_jv v;
+        eng_level* L = &out[n];
+        /* compact ["px","sz"] (Binance, Bybit, Bitget): fixed layout, else the general walk below */
+        if (j->end - j->p > 2 && j->p[0] == '[' && j->p[1] == '"') {
+            eng_jcur t = { j->p + 1, j->end };
+            if (eng_j_dec_fused(&t, s->px_exp, &L->px, &L->px_dec, &v) && t.p + 1 < t.end &&
+                t.p[0] == ',' && t.p[1] == '"') {
+                t.p++;
+                if (eng_j_dec_fused(&t, s->sz_exp, &L->sz, &L->sz_dec, &v) && t.p < t.end && *t.p == ']') {
+                    j->p = t.p + 1;
+                    n++;
+                    rc = eng_j_next(j, ']');
+                    continue;
+                }
+            }
+        }
         int r = eng_j_open(j, '[', ']');
         if (r < 0) return r;
         if (r == 0) return ENG_ERR_MISSING;
-        eng_jv v;
-        eng_level* L = &out[n];
         if (!(*j->p == '"' && eng_j_dec_fused(j, s->px_exp, &L->px, &L->px_dec, &v))) {
             if ((r = eng_j_val(j, &v, depth + 2))) return r;
             if ((r = eng_dec(&v, s->px_exp, &L->px, &L->px_dec))) return r;
