@@ -213,7 +213,10 @@ class FeedManager:
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open all connections and subscribe; returns once every connection is up once."""
+        """Open all connections and subscribe; returns once every connection is up once.
+
+        Raises ConnectionError (after closing everything) when a connection cannot be opened
+        within 4 x ``connect_timeout_s`` (reconnects after start never give up)."""
         import aiohttp
         self._stopping = False
         self.started_ns = time.monotonic_ns()
@@ -229,8 +232,13 @@ class FeedManager:
                 per = ad.max_args_per_request if ad.url_carries_streams() else ad.max_streams_per_conn
                 for i in range(0, len(uniq), per):
                     self._open(ad, group, uniq[i:i + per])
-        await asyncio.wait_for(asyncio.gather(*(c.up.wait() for c in self.conns.values())),
-                               timeout=self.cfg.connect_timeout_s * 4)
+        try:
+            await asyncio.wait_for(asyncio.gather(*(c.up.wait() for c in self.conns.values())),
+                                   timeout=self.cfg.connect_timeout_s * 4)
+        except BaseException:
+            down = [f"{c.adapter.venue.key}:{c.url}" for c in self.conns.values() if not c.up.is_set()]
+            await self.stop()
+            raise ConnectionError(f"market data connections not up: {', '.join(down)}") from None
         self._watchdog = asyncio.create_task(self._watch(), name="feed-watchdog")
 
     async def stop(self) -> None:

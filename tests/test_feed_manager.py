@@ -117,3 +117,20 @@ async def test_heartbeat_frames() -> None:
     # pings share the connection's message budget (OKX: 3 per second)
     times = [ts for ts, _ in sent]
     assert all(sum(1 for x in times if t0 <= x < t0 + 1.0) <= 3 for t0 in times)
+
+
+async def test_start_fails_loudly_when_a_venue_is_unreachable() -> None:
+    import pytest
+
+    t = InstrumentTable()
+    i = t.add(Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
+    pipe, books, ctx = build_pipeline(t)
+    net = FakeNet(fail_first=10**6)
+    cfg = FeedConfig(backoff_base_s=0.01, backoff_cap_s=0.02, connect_timeout_s=0.1)
+    fm = FeedManager(pipe, [(i, ["depth"])], {Venue.OKX: make_adapter("okx", endpoints=EP)}, books=books,
+                     ctx=ctx, config=cfg, connect=net)
+    with pytest.raises(ConnectionError, match="okx"):
+        await fm.start()
+    n = len(net.attempts)
+    await asyncio.sleep(0.1)
+    assert len(net.attempts) == n and n > 3          # retried with backoff, then everything stopped
