@@ -219,3 +219,13 @@ def test_fuzz_mutated_real_frames(data) -> None:
             j = data.draw(st.integers(i, min(len(buf), i + 40)))
             buf[j:j] = buf[i:j]
     _check(venue, bytes(buf))
+
+
+@pytest.mark.parametrize("venue", list(Venue), ids=lambda v: v.key)
+def test_truncated_after_key_and_whitespace(venue: Venue) -> None:
+    """A frame that ends right after a key's colon (plus whitespace) is truncated, never read past."""
+    d = DECODERS[venue]
+    for f in (b'{"b":', b'{"b":   ', b'{"u":1,"s":\n', b'{"topic":  ', b'{"arg":{"channel": \t',
+              b'{"data":[{"asks":[["1","2"]],"bids": ', b'{"stream":"x@bookTicker","data":{"u":1,"s":"'):
+        rc, ev = d.decode_py(f)
+        assert rc == -11 and ev is None, (f, rc)

@@ -234,7 +234,7 @@ static inline int eng_j_key(eng_jcur* c, const char** k, size_t* kn) {
         *kn = 1;
         c->p += 4;
         eng_j_ws(c);
-        return ENG_OK;
+        return c->p < c->end ? ENG_OK : ENG_ERR_TRUNCATED;
     }
     int rc = eng_j_str(c, k, kn, &esc);
     if (rc) return rc;
