@@ -100,3 +100,19 @@ def test_build_strategy_error_is_one_line(tmp_path, capsys):
     assert rc == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("hotpath build-strategy:")
+
+
+def test_live_preset_without_keys_is_one_line(tmp_path, capsys, monkeypatch):
+    """A testnet/mainnet config without keys stops before any connection, naming the env variables."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for k in ("HOTPATH_BINANCE_USDM_API_KEY", "HOTPATH_BINANCE_USDM_SECRET"):
+        monkeypatch.delenv(k, raising=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text((root / "bots" / "market_maker" / "config.toml").read_text()
+                   .replace('endpoints = "sim"', 'endpoints = "testnet"'))
+    assert main(["run", str(root / "bots" / "market_maker"), "--config", str(cfg), "--seconds", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("hotpath: error: no API key for binance_usdm: set HOTPATH_BINANCE_USDM_API_KEY and "
+                   "HOTPATH_BINANCE_USDM_SECRET or key_file in [venues.binance_usdm]")
