@@ -73,6 +73,24 @@ cdef class Decoder:
     ``trades[:n_trades]`` / ``mark`` / ``ticker`` according to the returned kind. The structs
     and level buffers are valid only until the next ``decode()`` call. ``ENG_ERR_UNSUPPORTED``
     means the frame is not a hot shape (acks, pongs, private channels): parse it with orjson.
+
+    Shapes and field mapping (keys may come in any order; duplicate keys are ENG_ERR_PARSE):
+
+    * Binance spot/USD-M, raw ``/ws`` or combined ``{"stream","data"}``: ``bookTicker`` ->
+      QUOTE (update_id=u, exch_ts=E, else T, else 0); ``depthUpdate`` -> DEPTH (first_id=U,
+      last_id=u, prev_id=pu or -1); ``trade``/``aggTrade`` -> TRADE (id t / a, side from m:
+      buyer-is-maker = SELL aggressor, ts=T); ``markPriceUpdate`` -> MARK (p, i rounded half-up
+      to px_exp; r; next funding T).
+    * Bybit v5: ``orderbook.N.SYM`` -> DEPTH (first_id=last_id=u, prev_id=-1, is_snapshot from
+      type, ts); ``tickers.SYM`` -> TICKER with ``mask`` of the fields present (deltas);
+      ``publicTrade.SYM`` -> TRADE, every trade in ``trades[:n_trades]`` (UUID ids -> 0).
+    * OKX v5: ``books``/``books-l2-tbt``/``books50-l2-tbt`` (checksum) and ``books5``/``bbo-tbt``
+      (always snapshots) -> DEPTH (last_id=first_id=seqId, prev_id=prevSeqId; both -1 when the
+      frame has no seqId); ``tickers`` -> TICKER (empty "" sides are absent from the mask);
+      ``trades``/``trades-all`` -> TRADE; ``funding-rate`` / ``mark-price`` -> MARK.
+    * Bitget v2 and legacy v1 (instType SP/MC): ``books`` (checksum), ``books1/5/15`` -> DEPTH
+      (last_id=seq or 0); ``ticker`` -> TICKER; ``trade`` -> TRADE (v1 array rows too). Spot and
+      futures instIds are told apart by instType (see ``add_instrument``).
     """
 
     def __cinit__(self, int venue, int max_levels=ENG_CODEC_MAX_LEVELS, int max_trades=ENG_CODEC_MAX_TRADES,
