@@ -229,7 +229,7 @@ class FeedManager:
                     groups.setdefault(ad.conn_group(inst), []).extend(streams)
             for group, streams in groups.items():
                 uniq = list(dict.fromkeys(streams))
-                per = ad.max_args_per_request if ad.url_carries_streams() else ad.max_streams_per_conn
+                per = ad.max_streams_per_conn
                 for i in range(0, len(uniq), per):
                     self._open(ad, group, uniq[i:i + per])
         try:
@@ -278,7 +278,9 @@ class FeedManager:
     def _open(self, ad: MarketAdapter, group: str, streams: list[Stream], skip_depth: bool = False) -> Conn:
         cid = self._next_conn
         self._next_conn += 1
-        url = ad.ws_url(streams if ad.url_carries_streams() else [], group)
+        # Binance: the first streams ride in the URL (no SUBSCRIBE round trip), the rest up to the
+        # per-connection limit are subscribed after connecting
+        url = ad.ws_url(streams[:ad.max_args_per_request] if ad.url_carries_streams() else [], group)
         c = Conn(cid, ad, group, streams, url, RateLimiter(ad.send_windows), skip_depth=skip_depth)
         self.conns[cid] = c
         for s in streams:
@@ -323,8 +325,9 @@ class FeedManager:
                 for iid in {s.inst for s in c.streams}:
                     self.insts[iid].reconnects += 1
             try:
-                if not c.adapter.url_carries_streams():
-                    subs = [s for s in c.streams if not (c.skip_depth and c.adapter.is_book_stream(s))]
+                subs = c.streams[c.adapter.max_args_per_request:] if c.adapter.url_carries_streams() \
+                    else [s for s in c.streams if not (c.skip_depth and c.adapter.is_book_stream(s))]
+                if subs:
                     await self._send_all(c, c.adapter.subscribe_msgs(subs, c.next_req(len(subs) + 1)))
                 if c.adapter.heartbeat_s:
                     c.hb_task = asyncio.create_task(self._heartbeat(c), name=f"feed-hb-{c.id}")

@@ -51,19 +51,26 @@ class FakeNet:
 CFG = FeedConfig(backoff_base_s=0.02, backoff_cap_s=0.1, conn_stale_ms=60_000, book_stale_ms=60_000, seed=1)
 
 
-async def test_binance_fan_in_by_url() -> None:
+async def test_binance_fan_in_url_plus_subscribe() -> None:
     t = InstrumentTable()
-    insts = [t.add(Venue.BINANCE_USDM, f"S{n}USDT", "0.01", "0.001") for n in range(150)]
+    insts = [t.add(Venue.BINANCE_USDM, f"S{n}USDT", "0.01", "0.001") for n in range(250)]
     pipe, books, ctx = build_pipeline(t)
     net = FakeNet()
     fm = FeedManager(pipe, [(i, ["bbo", "depth"]) for i in insts], {Venue.BINANCE_USDM: make_adapter(
         "binance_usdm", endpoints=EP)}, books=books, ctx=ctx, config=CFG, connect=net)
     async with fm:
         urls = [u for _, _, u in net.attempts]
-        assert len(urls) == 2                      # 300 streams, 200 per URL
-        streams = [s for u in urls for s in u.split("streams=")[1].split("/")]
-        assert len(streams) == len(set(streams)) == 300
-        assert all(not tr.sent for trs in net.transports.values() for tr in trs)   # no SUBSCRIBE needed
+        assert len(urls) == 1                      # 500 streams fit one connection (limit 1024)
+        in_url = urls[0].split("streams=")[1].split("/")
+        assert len(in_url) == 200                  # the URL carries 200 ...
+        tr = net.transports[0][0]
+        deadline = time.monotonic() + 5
+        while len(tr.sent) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        msgs = [orjson.loads(m) for _, m in tr.sent]
+        assert [m["method"] for m in msgs] == ["SUBSCRIBE", "SUBSCRIBE"]   # ... SUBSCRIBE the other 300
+        streams = in_url + [p for m in msgs for p in m["params"]]
+        assert len(streams) == len(set(streams)) == 500
 
 
 async def test_bybit_subscribe_paced_and_resent_after_reconnect() -> None:
