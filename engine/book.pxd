@@ -34,9 +34,18 @@ cdef extern from "engine/book.h" nogil:
         int32_t n                 # levels in use
         int32_t cap               # fixed capacity
 
+    ctypedef struct eng_book_cs_entry:
+        int64_t key               # memo of one level's "px:sz:" checksum text
+        int64_t sz
+        uint8_t px_dec
+        uint8_t sz_dec
+        uint8_t len               # 0 = empty slot
+        char text[120]
+
     cdef struct eng_book:
         eng_book_side bids
         eng_book_side asks
+        eng_book_cs_entry* cs_memo  # OKX/Bitget checksum text memo (2 x 64 slots) or NULL
         eng_book_top* top         # maintained top (own_top unless bound, e.g. &ctx.top[inst])
         int64_t last_id           # last applied sequence id
         int64_t snap_id           # sequence id of the last snapshot

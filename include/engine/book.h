@@ -46,8 +46,21 @@ typedef struct eng_book_side {
     int32_t cap;                /* capacity (fixed at init) */
 } eng_book_side;
 
+/* Memo of one level's "px:sz:" checksum text (OKX/Bitget books only): most of the top 25 levels are
+ * unchanged between messages, so printing them again is wasted work. Direct-mapped by price. */
+#define ENG_BOOK_CS_SLOTS 64                 /* per side, power of two */
+typedef struct eng_book_cs_entry {
+    int64_t key;                /* level key the text belongs to */
+    int64_t sz;                 /* size units it was printed with */
+    uint8_t px_dec, sz_dec;     /* decimals it was printed with */
+    uint8_t len;                /* text length; 0 = empty slot */
+    uint8_t _pad[5];
+    char text[120];             /* "px:sz:" */
+} eng_book_cs_entry;
+
 typedef struct eng_book {
     eng_book_side bids, asks;
+    eng_book_cs_entry* cs_memo; /* 2 * ENG_BOOK_CS_SLOTS entries (bids then asks) or NULL */
     eng_book_top* top;          /* kept up to date (own_top unless bound to e.g. &ctx->top[inst]) */
     int64_t last_id;            /* last applied sequence id (Binance u, Bybit u, OKX seqId, Bitget seq) */
     int64_t snap_id;            /* sequence id of the last snapshot (Binance lastUpdateId L) */
@@ -383,10 +396,17 @@ static inline int eng_book_init(eng_book* b, int32_t inst, int32_t px_exp, int32
     if (capacity <= 0 || capacity > ENG_BOOK_MAX_CAP || px_exp < 0 || px_exp > 18 || sz_exp < 0 ||
         sz_exp > 18 || sync < 0 || sync >= ENG_SYNC_COUNT)
         return ENG_ERR_DOMAIN;
-    eng_book_lvl* mem = (eng_book_lvl*)malloc(2 * (size_t)capacity * sizeof(eng_book_lvl));
+    int memo = sync == ENG_SYNC_OKX || sync == ENG_SYNC_BITGET;
+    size_t lv_bytes = 2 * (size_t)capacity * sizeof(eng_book_lvl);
+    size_t memo_bytes = memo ? 2 * ENG_BOOK_CS_SLOTS * sizeof(eng_book_cs_entry) : 0;
+    char* mem = (char*)malloc(lv_bytes + memo_bytes);   /* one allocation: levels, then the memo */
     if (!mem) return ENG_ERR_NOMEM;
-    b->bids.lv = mem;
-    b->asks.lv = mem + capacity;
+    b->bids.lv = (eng_book_lvl*)mem;
+    b->asks.lv = b->bids.lv + capacity;
+    if (memo) {
+        b->cs_memo = (eng_book_cs_entry*)(mem + lv_bytes);
+        memset(b->cs_memo, 0, memo_bytes);
+    }
     b->bids.cap = b->asks.cap = capacity;
     b->px_exp = px_exp;
     b->sz_exp = sz_exp;
@@ -400,8 +420,9 @@ static inline int eng_book_init(eng_book* b, int32_t inst, int32_t px_exp, int32
 /* Release the levels. Does not write through b->top: a bound slot (e.g. ctx->top[inst]) may already
  * be gone when the book is torn down; its owner invalidates it. */
 static inline void eng_book_free(eng_book* b) {
-    free(b->bids.lv);   /* one allocation for both sides */
+    free(b->bids.lv);   /* one allocation for both sides and the checksum memo */
     b->bids.lv = b->asks.lv = NULL;
+    b->cs_memo = NULL;
     b->bids.n = b->asks.n = 0;
     b->bids.cap = b->asks.cap = 0;
     b->state = ENG_BOOK_EMPTY;
@@ -641,7 +662,8 @@ static inline int eng_book_cost_to_trade(const eng_book* b, int32_t side, int64_
 /* ---- checksum (OKX / Bitget) ------------------------------------------------------------------
  * "bidPx:bidSz:askPx:askSz:..." over the best 25 levels per side, interleaved, a missing side skipped,
  * numbers printed exactly as the venue sent them (trailing zeros kept), signed CRC32. */
-#define ENG_BOOK_CHECKSUM_BUF (ENG_BOOK_CHECKSUM_LEVELS * 4 * (20 + 2 + ENG_BOOK_MAX_DEC))
+/* worst-case text plus 32 bytes of slack for the fixed-size copies of memoised fields */
+#define ENG_BOOK_CHECKSUM_BUF (ENG_BOOK_CHECKSUM_LEVELS * 4 * (20 + 2 + ENG_BOOK_MAX_DEC) + 32)
 
 /* units of 10^-exp printed with exactly dec decimals (as eng_format_decimal, but with constant
  * divisors only: a checksum prints 100 numbers per message, variable 64-bit divisions would dominate). */
@@ -650,10 +672,41 @@ static const char ENG_BOOK_DIGITS2[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+/* v / 10^k with a constant divisor per case (a multiply, not a 64-bit division). */
+static inline uint64_t eng_book__div_pow10(uint64_t v, int32_t k) {
+    switch (k) {
+    case 1: return v / 10ULL;
+    case 2: return v / 100ULL;
+    case 3: return v / 1000ULL;
+    case 4: return v / 10000ULL;
+    case 5: return v / 100000ULL;
+    case 6: return v / 1000000ULL;
+    case 7: return v / 10000000ULL;
+    case 8: return v / 100000000ULL;
+    case 9: return v / 1000000000ULL;
+    case 10: return v / 10000000000ULL;
+    case 11: return v / 100000000000ULL;
+    case 12: return v / 1000000000000ULL;
+    case 13: return v / 10000000000000ULL;
+    case 14: return v / 100000000000000ULL;
+    case 15: return v / 1000000000000000ULL;
+    case 16: return v / 10000000000000000ULL;
+    case 17: return v / 100000000000000000ULL;
+    case 18: return v / 1000000000000000000ULL;
+    default: return v;
+    }
+}
+
 static inline size_t eng_book__fmt(int64_t units, int32_t exp, int32_t dec, char* out) {
     char tmp[24];
     int32_t n = 0;
     uint64_t v = (uint64_t)units;
+    if (dec < exp) {
+        /* the venue sent fewer decimals than the fixed point holds: those digits are zero (the
+         * parser rejects anything else), so drop them before printing */
+        v = eng_book__div_pow10(v, exp - dec);
+        exp = dec;
+    }
     while (v >= 100) {                           /* two digits per (constant) division */
         uint64_t q = v / 100;
         const char* d2 = &ENG_BOOK_DIGITS2[2 * (v - q * 100)];
@@ -687,14 +740,40 @@ static inline size_t eng_book__put(char* p, const eng_book_lvl* l, int64_t sign,
     return len;
 }
 
+static inline size_t eng_book__put_memo(char* p, const eng_book_lvl* l, int64_t sign, int32_t px_exp,
+                                        int32_t sz_exp, eng_book_cs_entry* memo) {
+    if (!memo) return eng_book__put(p, l, sign, px_exp, sz_exp);
+    _Static_assert(ENG_BOOK_CS_SLOTS == 64, "the hash keeps the top 6 bits");
+    eng_book_cs_entry* e = &memo[((uint64_t)l->key * 0x9E3779B97F4A7C15ULL) >> 58];
+    if (e->len && e->key == l->key && e->sz == l->sz && e->px_dec == l->px_dec && e->sz_dec == l->sz_dec) {
+        if (e->len <= 32) memcpy(p, e->text, 32);   /* constant size: two vector moves; the caller's */
+        else memcpy(p, e->text, e->len);            /* buffer has 32 bytes of slack at its end */
+        return e->len;
+    }
+    size_t len = eng_book__put(p, l, sign, px_exp, sz_exp);
+    if (len <= sizeof(e->text)) {
+        memcpy(e->text, p, len);
+        e->key = l->key;
+        e->sz = l->sz;
+        e->px_dec = l->px_dec;
+        e->sz_dec = l->sz_dec;
+        e->len = (uint8_t)len;
+    }
+    return len;
+}
+
 /* Writes the checksum string into buf (>= ENG_BOOK_CHECKSUM_BUF bytes); returns its length. */
 static inline size_t eng_book_checksum_string(const eng_book* b, char* buf) {
     size_t len = 0;
     const eng_book_side* bs = &b->bids;
     const eng_book_side* as = &b->asks;
+    eng_book_cs_entry* bm = b->cs_memo;
+    eng_book_cs_entry* am = b->cs_memo ? b->cs_memo + ENG_BOOK_CS_SLOTS : NULL;
     for (int32_t i = 0; i < ENG_BOOK_CHECKSUM_LEVELS; i++) {
-        if (i < bs->n) len += eng_book__put(buf + len, &bs->lv[bs->n - 1 - i], 1, b->px_exp, b->sz_exp);
-        if (i < as->n) len += eng_book__put(buf + len, &as->lv[as->n - 1 - i], -1, b->px_exp, b->sz_exp);
+        if (i < bs->n)
+            len += eng_book__put_memo(buf + len, &bs->lv[bs->n - 1 - i], 1, b->px_exp, b->sz_exp, bm);
+        if (i < as->n)
+            len += eng_book__put_memo(buf + len, &as->lv[as->n - 1 - i], -1, b->px_exp, b->sz_exp, am);
     }
     if (len) len--;   /* trailing ':' */
     buf[len] = 0;
