@@ -347,3 +347,24 @@ def test_checksum_strings_reproduce_exact_forms(px_exp, sz_exp):
         assert c.top(50) == p.top(50)
         for px, sz in c.top(50)[0]:
             assert px in bids and sz in sizes
+
+
+@pytest.mark.parametrize("sync", ["okx", "bitget", "none"])   # memoised text (okx/bitget) and plain
+def test_checksum_text_follows_every_change(sync):
+    """Same price re-sent with other decimals, size changed and changed back, 300 levels hashed into
+    64 memo slots, snapshots reusing prices: the text always equals the twin's."""
+    c = make(Book, sync, capacity=400)
+    p = make(pybook.Book, sync, capacity=400)
+    steps = [
+        (True, lv(*[(f"{1000 - i}.5", "1") for i in range(300)]), lv(*[(f"{1001 + i}", "2") for i in range(300)])),
+        (False, lv(("1000.50", "1")), []),                 # same price and size, more decimals
+        (False, lv(("1000.5", "1.000")), lv(("1001", "3"))),
+        (False, lv(("1000.5", "1")), lv(("1001", "2"))),   # back to the first form
+        (False, [], lv(("1001", "0"), ("1001.25", "7"))),
+        (True, lv(("1000.5", "9.5"), ("999.50", "1")), lv(("1001.00", "2"))),
+        (False, lv(("999.5", "1")), []),
+    ]
+    for is_snap, bids, asks in steps:
+        assert c.apply(is_snap, bids, asks) == p.apply(is_snap, bids, asks) == OK
+        assert c.checksum_string() == p.checksum_string()
+        assert c.checksum() == p.checksum()
