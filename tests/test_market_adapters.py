@@ -187,3 +187,13 @@ def test_one_level_bbo_topics_are_books_and_dropped_next_to_depth(table: Instrum
     bn = make_adapter("binance_usdm")
     s = bn.streams(table.get(Venue.BINANCE_USDM, "SUSHIUSDT"), ["bbo", "depth"])
     assert [x.channel for x in s] == ["bbo", "depth"] and not bn.is_book_stream(s[0])
+
+
+def test_bitget_inst_type_defaults_to_usdt_futures() -> None:
+    t = InstrumentTable()
+    ad = make_adapter("bitget")
+    perp = t.add(Venue.BITGET, "BTCUSDT", "0.1", "0.001")
+    spot = t.add(Venue.BITGET, "ETHUSDT", "0.01", "0.0001", category="spot")
+    assert dict(ad.streams(perp, ["depth"])[0].topic)["instType"] == "USDT-FUTURES"
+    assert dict(ad.streams(spot, ["depth"])[0].topic)["instType"] == "SPOT"
+    assert ad.streams(spot, ["mark"]) == []

@@ -28,7 +28,9 @@ class BitgetMarket(MarketAdapter):
     channels: ClassVar[tuple[str, ...]] = ("bbo", "trades", "depth", "mark", "oi")
 
     def inst_type(self, inst: Instrument) -> str:
-        c = (inst.category or "SPOT").upper()
+        """v2 instType from ``inst.category``: empty / linear -> USDT-FUTURES (the default product, as
+        for the order router and Bybit's linear), spot -> SPOT; v1 SP / MC pass through."""
+        c = (inst.category or "USDT-FUTURES").upper()
         return {"SPOT": "SPOT", "LINEAR": "USDT-FUTURES", "SP": "SP", "MC": "MC"}.get(c, c)
 
     def topics(self, inst: Instrument, channel: str) -> list[Any]:
