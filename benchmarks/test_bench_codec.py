@@ -209,3 +209,48 @@ def test_codec_depth20(benchmark, frames):
     report(benchmark, f"engine.codec depthUpdate 20 levels ({len(f)} B) -> eng_depth, nogil C loop",
            ns_per_op=ns, ns_per_level=ns / 20, orjson_float_ns=base, ratio_vs_orjson_float=base / ns,
            frame_bytes=len(f), batch=N_KERNEL // 4)
+
+
+# ---- other venues: real recorded book updates -----------------------------------------------------
+@pytest.mark.parametrize("venue,rel,symbol,tick,lot", [
+    (Venue.BYBIT, "bybit/recorded_2024/orderbook_500_XRPUSDT_2024-12-01.jsonl", "XRPUSDT", "0.0001", "1"),
+    (Venue.OKX, "okx/recorded_2022/ws_books_BTC-USDT.jsonl", "BTC-USDT", "0.1", "0.00000001"),
+    (Venue.BITGET, "bitget/recorded_2022_v1_spot/ws_books_EOSUSDT.jsonl", "EOSUSDT", "0.0001", "0.0001"),
+], ids=["bybit-ob500-delta", "okx-books-update", "bitget-v1-books-update"])
+@pytest.mark.benchmark(group="codec-venue-books")
+def test_codec_recorded_book_updates(benchmark, fixtures_dir, venue, rel, symbol, tick, lot):
+    """Every recorded incremental book update (snapshots excluded), each decoded 200x in a C loop:
+    mean ns per message and per level, against orjson.loads (no number conversion) of the same frames."""
+    fx = Path(fixtures_dir)
+    lines = (fx / rel).read_bytes().splitlines()
+    raw = [ln[ln.index(b'"msg":') + 6:-1] if ln.startswith(b'{"dir"') else ln for ln in lines if ln.strip()]
+    d = _decoder(venue, symbol, tick, lot)
+    frames, levels = [], 0
+    for f in raw:
+        kind, ev = d.decode_py(f)
+        if kind == EV_DEPTH and not ev["is_snapshot"]:
+            frames.append(f)
+            levels += len(ev["bids"]) + len(ev["asks"])
+    assert len(frames) > 40
+    reps = 200
+
+    def run_all() -> None:
+        for f in frames:
+            d._bench_decode(f, reps)
+
+    benchmark.pedantic(run_all, rounds=3, iterations=1)
+    best = float("inf")
+    for _ in range(REPEATS // 3):
+        t0 = time.perf_counter_ns()
+        run_all()
+        best = min(best, (time.perf_counter_ns() - t0) / (len(frames) * reps))
+    base = float("inf")
+    for _ in range(REPEATS // 3):
+        t0 = time.perf_counter_ns()
+        for f in frames:
+            orjson.loads(f)
+        base = min(base, (time.perf_counter_ns() - t0) / len(frames))
+    report(benchmark, f"engine.codec {venue.key} recorded book updates -> eng_depth",
+           ns_per_msg=best, ns_per_level=best * len(frames) / levels, levels_per_msg=levels / len(frames),
+           mean_frame_bytes=sum(map(len, frames)) / len(frames), orjson_loads_only_ns=base,
+           ratio_vs_orjson_loads=base / best, messages=len(frames))

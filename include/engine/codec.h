@@ -281,6 +281,12 @@ static inline int eng_j_fields(eng_jcur* j, const eng_jkey* keys, int nk, eng_jv
     return rc;
 }
 
+/* end quote of a string without escapes or control bytes starting at p, or NULL */
+static inline const char* eng_plain_str_end(const char* p, const char* e) {
+    while (p < e && !ENG_J_STRSTOP[(unsigned char)*p]) p++;
+    return (p < e && *p == '"') ? p : NULL;
+}
+
 /* Array of levels [["px","sz",...], ...] at the cursor into out[0..*n). */
 static inline int eng_levels(eng_codec* c, eng_jcur* j, const eng_sym* s, eng_level* out,
                              int32_t* n_out, int depth) {
@@ -297,11 +303,19 @@ static inline int eng_levels(eng_codec* c, eng_jcur* j, const eng_sym* s, eng_le
             if (eng_j_dec_fused(&t, s->px_exp, &L->px, &L->px_dec, &v) && t.p + 1 < t.end &&
                 t.p[0] == ',' && t.p[1] == '"') {
                 t.p++;
-                if (eng_j_dec_fused(&t, s->sz_exp, &L->sz, &L->sz_dec, &v) && t.p < t.end && *t.p == ']') {
-                    j->p = t.p + 1;
-                    n++;
-                    rc = eng_j_next(j, ']');
-                    continue;
+                if (eng_j_dec_fused(&t, s->sz_exp, &L->sz, &L->sz_dec, &v)) {
+                    /* OKX appends plain strings ("liquidated orders", "order count"): skip them */
+                    while (t.end - t.p > 1 && t.p[0] == ',' && t.p[1] == '"') {
+                        const char* q = eng_plain_str_end(t.p + 2, t.end);
+                        if (!q) break;
+                        t.p = q + 1;
+                    }
+                    if (t.p < t.end && *t.p == ']') {
+                        j->p = t.p + 1;
+                        n++;
+                        rc = eng_j_next(j, ']');
+                        continue;
+                    }
                 }
             }
         }
@@ -531,10 +545,6 @@ static inline int eng_bn_exch_ts(eng_codec* c, const eng_bn* st, int prefer_T, i
  * general order-independent path decodes the frame, so results and error codes are identical. */
 #define ENG_LIT(p, e, lit) ((size_t)((e) - (p)) >= sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
 
-static inline const char* eng_plain_str_end(const char* p, const char* e) {
-    while (p < e && !ENG_J_STRSTOP[(unsigned char)*p]) p++;
-    return (p < e && *p == '"') ? p : NULL;
-}
 
 static inline int eng_bn_quote_fast(eng_codec* c, const char* p, const char* e, int64_t recv_ns) {
     int combined = 0, fut = 0;
