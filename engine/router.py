@@ -259,7 +259,7 @@ class _Venue:
         self.deadman_ok = 0
         self.deadman_err = ""
         self.trade_list = True          # False when the venue has no trade-list endpoint
-        self.reconcile_task: asyncio.Task[None] | None = None
+        self.reconcile_waiting = False
 
 
 class RouterError(Exception):
@@ -308,6 +308,7 @@ class Router:
         for k, cfg in venues.items():
             v = k if isinstance(k, Venue) else Venue.parse(k)
             self._configs[v] = cfg
+        self._activity: dict[int, float] = {}        # inst -> monotonic time of the last fill/report
         self.events: list[dict[str, Any]] = []        # recent router events for the live view
         self.local_rejects: dict[str, int] = {}
 
@@ -369,9 +370,10 @@ class Router:
         for t in list(self._resolving.values()):
             t.cancel()
         for rv in self.venues.values():
-            for t in rv.tasks:
+            tasks = list(rv.tasks)
+            for t in tasks:
                 t.cancel()
-            for t in rv.tasks:
+            for t in tasks:
                 try:
                     await t
                 except (asyncio.CancelledError, Exception):
@@ -564,6 +566,7 @@ class Router:
             o = self.state.new_order(r.client_oid, cid, int(rv.venue), r.inst, r.side, r.ord_type,
                                      r.tif, r.flags, r.px or 0, r.sz)
             self._event("adopted", client_oid=r.client_oid)
+        self._activity[o.inst] = time.monotonic()
         if r.status is None:            # an ack without state (Bybit/OKX/Bitget): keep the venue id
             if r.venue_order_id and r.venue_order_id != o.venue_order_id:
                 self.state.update_order(r.client_oid, o.status, venue_order_id=r.venue_order_id)
@@ -584,6 +587,7 @@ class Router:
                 f = Fill(f.venue, f.trade_id, o.client_oid, f.inst, f.side, f.px, f.sz, f.fee,
                          f.is_maker, f.ts_ms)
         new = self.state.apply_fill(f)
+        self._activity[f.inst] = time.monotonic()
         if new and self.strategy is not None:
             o = self.state.get(f.client_oid)
             self.strategy.deliver_fill(f.inst, f.side, f.px, f.sz, f.fee,
@@ -850,19 +854,23 @@ class Router:
                     self._event("position_mismatch", inst=it.inst, local=p.sz, venue=it.sz)
 
     # ---- reconciliation --------------------------------------------------------------------
-    def _reconcile_soon(self, rv: _Venue) -> None:
-        t = rv.reconcile_task
-        if t is not None and not t.done():
+    def _reconcile_soon(self, rv: _Venue, delay: float = 0.05) -> None:
+        """Schedule one reconcile (at most one waiting at a time; a running one does not count,
+        so a reconcile can ask for a follow-up of itself)."""
+        if rv.reconcile_waiting:
             return
+        rv.reconcile_waiting = True
 
         async def run() -> None:
-            await asyncio.sleep(0.05)          # let the burst of frames pass
+            await asyncio.sleep(delay)         # let the burst of frames pass
+            rv.reconcile_waiting = False
             try:
                 await self.reconcile(rv.venue)
             except RouterError as e:
                 self._event("reconcile_failed", venue=rv.venue.key, reason=str(e))
-        rv.reconcile_task = asyncio.create_task(run(), name=f"reconcile:{rv.venue.key}")
-        rv.tasks.append(rv.reconcile_task)
+        t = asyncio.create_task(run(), name=f"reconcile:{rv.venue.key}")
+        rv.tasks.append(t)
+        t.add_done_callback(lambda t, rv=rv: rv.tasks.remove(t) if t in rv.tasks else None)
 
     async def reconcile(self, venue: Venue) -> dict[str, int]:
         """Make local state equal to the venue's: open orders, fills since the last known one,
@@ -888,13 +896,25 @@ class Router:
         for inst in ad.instruments:
             out["fills"] += await self.sync_fills(rv, inst)
         if ad.has_positions and ad.positions() is not None:
+            before = {i: self.state.positions[i].sz for i in ad.instruments}
             rep = await self._retry(rv, ad.positions)
+            now = time.monotonic()
             for pr in ad.positions_of(rep):
                 p = self.state.positions.get(pr.inst)
-                if p is not None and p.sz != pr.sz:
+                if p is None or p.sz == pr.sz:
+                    continue
+                # Overwrite with the venue's view only when no fill event can still be on its way
+                # (stream down = nothing more will come, or the instrument was quiet for a second
+                # and did not change while we asked); otherwise a late event would count twice.
+                quiet = not rv.user_up or (now - self._activity.get(pr.inst, 0.0) > 1.0
+                                           and before.get(pr.inst) == p.sz)
+                if quiet:
                     self._event("position_diff", inst=pr.inst, local=p.sz, venue=pr.sz)
                     self.state.set_position(pr.inst, pr.sz, pr.avg_px)
                     out["positions"] += 1
+                else:
+                    self._event("position_diff_deferred", inst=pr.inst, local=p.sz, venue=pr.sz)
+                    self._reconcile_soon(rv, 1.5)
         rv.reconciles += 1
         if any(out.values()):
             self._event("reconciled", venue=venue.key, **out)

@@ -221,7 +221,9 @@ async def test_user_stream_drop_reconciles(ex, tmp_path):
     await settle(r, lambda: o.status == FILLED, timeout=6.0)
     st = r.status()["venues"][V]
     assert st["user_reconnects"] >= 1
-    assert r.state.positions[BTC].sz == 100       # reconciled from the venue's positions
+    # reconciled from the venue's positions (deferred until no fill event can be in flight)
+    await settle(r, lambda: r.state.positions[BTC].sz == 100, timeout=6.0)
+    st = r.status()["venues"][V]
     if st["trade_list"]:
         await settle(r)
         assert_matches_exchange(ex, V, r)
@@ -362,7 +364,7 @@ async def test_garbled_user_events_trigger_reconcile(ex, tmp_path):
     ex.market_trade(V, "BTCUSDT", "SELL", "500")
     await settle(r, lambda: o.status == FILLED, timeout=5.0)
     assert any(e["type"] == "bad_user_frame" for e in r.events)
-    assert r.state.positions[BTC].sz == 100
+    await settle(r, lambda: r.state.positions[BTC].sz == 100, timeout=6.0)
     st = r.status()["venues"][V]
     if st["trade_list"]:
         await settle(r)
