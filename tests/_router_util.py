@@ -92,3 +92,12 @@ def assert_matches_exchange(ex: Any, venue_key: str, router: Router, fill_ids: b
     live_local = {o.client_oid for o in st.orders.values() if o.status in LIVE and o.venue == int(v)}
     live_venue = {o.client_id for o in ex_orders if o.is_open}
     assert live_local == live_venue
+
+
+def free_port_url() -> str:
+    """A ws:// URL on a loopback port nobody listens on."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"ws://127.0.0.1:{port}/ws"

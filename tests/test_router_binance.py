@@ -386,3 +386,24 @@ async def test_reordered_user_events_never_regress(ex, tmp_path):
     await settle(r)
     assert_matches_exchange(ex, V, r)
     await _close(r, store)
+
+
+async def test_rest_fallback_when_ws_order_path_is_down(ex, tmp_path):
+    from engine.router import Router, VenueConfig
+    from _router_util import free_port_url, instruments_for
+    store = await open_store(f"sqlite:///{tmp_path}/fb.db")
+    key, secret, _ = ex.credentials(V)
+    eps = dict(ex.endpoints(V), ws_trade=free_port_url())       # nothing listens there
+    r = Router(instruments_for(ex, V), store, {V: VenueConfig(eps, key, secret)}, use_ws=True,
+               recv_window_ms=1000, order_timeout_s=0.5)
+    await r.start()
+    await r.ready()
+    assert r.status()["venues"][V]["ws_up"] is False
+    bid, _ = _best(ex)
+    o = await r.place(BTC, BUY, 100, bid - 10)
+    assert o.status in (NEW, "pending_new")
+    await settle(r, lambda: o.status == NEW)
+    assert any(e["type"] == "ws_error" for e in r.events)
+    await settle(r)
+    assert_matches_exchange(ex, V, r)
+    await _close(r, store)
