@@ -60,10 +60,10 @@ def fmt_units(units: int, exp: int) -> str:
     """Integer units -> decimal string with exactly ``exp`` decimals."""
     if exp == 0:
         return str(units)
-    sign = "-" if units < 0 else ""
-    u = -units if units < 0 else units
-    p = 10 ** exp
-    return f"{sign}{u // p}.{u % p:0{exp}d}"
+    if units < 0:
+        return "-" + fmt_units(-units, exp)
+    s = str(units).rjust(exp + 1, "0")
+    return s[:-exp] + "." + s[-exp:]
 
 
 def fmt_dec(d: Decimal, places: int = 8) -> str:
@@ -148,6 +148,8 @@ class Market:
         self.sz_exp = _dec(spec.lot_size)
         self.px_out = spec.px_decimals if spec.px_decimals >= 0 else self.px_exp
         self.sz_out = spec.sz_decimals if spec.sz_decimals >= 0 else self.sz_exp
+        self._px_mul = 10 ** (self.px_out - self.px_exp)
+        self._sz_mul = 10 ** (self.sz_out - self.sz_exp)
         self.tick = to_units(spec.tick_size, self.px_exp)
         self.lot = to_units(spec.lot_size, self.sz_exp)
         self.min_qty = to_units(spec.min_qty, self.sz_exp)
@@ -169,10 +171,10 @@ class Market:
 
     # ---- formatting -----------------------------------------------------------------------
     def px_str(self, px: int) -> str:
-        return fmt_units(px * 10 ** (self.px_out - self.px_exp), self.px_out)
+        return fmt_units(px * self._px_mul, self.px_out)
 
     def sz_str(self, sz: int) -> str:
-        return fmt_units(sz * 10 ** (self.sz_out - self.sz_exp), self.sz_out)
+        return fmt_units(sz * self._sz_mul, self.sz_out)
 
     def px_dec(self, px: int) -> Decimal:
         return Decimal(px) * self.px_scale

@@ -122,6 +122,7 @@ class BinanceBase(VenueServer):
         self.bbo: dict[str, tuple] = {}
         self.hangs: list[asyncio.Future] = []
         self.countdowns: dict[str, asyncio.TimerHandle] = {}
+        self._topic_cache: dict[tuple[str, int], Any] = {}
         super().__init__(sim, spec)
         if self.futures:
             self.limits = RateLimiter(spec.weight_limit_1m or 2400, spec.order_limit_10s or 300,
@@ -1040,26 +1041,47 @@ class BinanceBase(VenueServer):
                 self._send_topic(topic, d, quote=True)
         self.flush_all_depth(m)
 
+    def _depth_topics(self, m: Market, interval_ms: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
+        key = (m.symbol, interval_ms)
+        t = self._topic_cache.get(key)
+        if t is None:
+            lo = m.symbol.lower()
+            names = [f"@{interval_ms}ms"]
+            if interval_ms == self.depth_default_ms:
+                names.append("")
+            diff = [lo + "@depth" + n for n in names]
+            partial = []
+            for n in (5, 10, 20):
+                pt = [f"{lo}@depth{n}@{interval_ms}ms"]
+                if interval_ms == self.partial_default_ms:
+                    pt.append(f"{lo}@depth{n}")
+                partial.append((n, pt))
+            t = self._topic_cache[key] = (diff, partial)
+        return t
+
     def flush_depth(self, m: Market, interval_ms: int) -> None:
         tr = m.tracker(interval_ms)
-        lo = m.symbol.lower()
-        names = []
-        if interval_ms == self.depth_default_ms:
-            names.append("")
-        names.append(f"@{interval_ms}ms")
+        diff_topics, partial = self._depth_topics(m, interval_ms)
         U = tr.last_u + 1
         u = m.update_id
         pu = tr.last_u
+        subs = self.subs
+        want_diff = any(subs.get(x) for x in diff_topics)
+        want_partial = [(n, pt) for n, pt in partial if any(subs.get(x) for x in pt)]
+        if not want_diff and not want_partial:
+            tr.dirty.clear()
+            tr.last_u = u
+            return
         bids: list[list[str]] = []
         asks: list[list[str]] = []
-        for side, px in sorted(tr.dirty):
-            lvl = [m.px_str(px), m.sz_str(m.displayed(side, px))]
-            (bids if side == 0 else asks).append(lvl)
+        if want_diff:
+            px_str, sz_str, shown = m.px_str, m.sz_str, m.displayed
+            for side, px in sorted(tr.dirty):
+                (bids if side == 0 else asks).append([px_str(px), sz_str(shown(side, px))])
         tr.dirty.clear()
         tr.last_u = u
         t = now_ms()
-        diff_topics = [lo + "@depth" + n for n in names]
-        if any(self.subs.get(x) for x in diff_topics):
+        if want_diff:
             if self.faults.active and self.faults.take("gap", m.symbol) is not None:
                 return   # the event is lost: next event breaks the U/u (spot) or pu (futures) chain
             if self.futures:
@@ -1069,12 +1091,7 @@ class BinanceBase(VenueServer):
                 d = {"e": "depthUpdate", "E": t, "s": m.symbol, "U": U, "u": u, "b": bids, "a": asks}
             for x in diff_topics:
                 self._send_topic(x, d)
-        for n in (5, 10, 20):
-            ptopics = [f"{lo}@depth{n}" + x for x in names if x or interval_ms == self.partial_default_ms]
-            if interval_ms == self.partial_default_ms and f"{lo}@depth{n}" not in ptopics:
-                ptopics.append(f"{lo}@depth{n}")
-            if not any(self.subs.get(x) for x in ptopics):
-                continue
+        for n, ptopics in want_partial:
             pb, pa = m.snapshot(n)
             if self.futures:
                 d = {"e": "depthUpdate", "E": t, "T": t, "s": m.symbol, "U": U, "u": u, "pu": pu,
