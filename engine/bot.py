@@ -375,32 +375,64 @@ class Bot:
                 bot.router.on_cold_frame(self.venue, payload, 0, -1, t_ack)
 
             def on_ws_disconnected(self, transport: Any) -> None:
+                if bot.order_conns.get(self.venue) is transport:
+                    bot.order_conns.pop(self.venue, None)
                 if not bot._stopped:
-                    log.warning("order connection of venue %d closed; compiled order path off", self.venue)
+                    # not silent: intents now go to drain_pending -> Router.place until the connection is back
+                    log.warning("order connection of venue %d closed; orders go through the router until it "
+                                "reconnects", self.venue)
                     bot.pipeline.set_order_transport(self.venue, None)
+                    bot._spawn(bot._reconnect_order_conn(self.venue), f"order-reconnect:{self.venue}")
 
+        self._order_listener_cls = OrderListener
         self.order_conns: dict[int, Any] = {}
         for key in self._venue_keys():
-            venue = Venue.parse(key)
-            if self.cfg.venues[key].order_transport != "ws":
-                continue
-            rv = self.router.venues.get(venue)
-            ad = rv.adapter if rv is not None else None
-            url = ad.ws_url() if ad is not None and getattr(ad, "has_ws_trade", False) else ""
-            if not url:
-                log.warning("%s: no WebSocket order API; orders from the strategy go through the router", key)
-                continue
-            transport, lis = await ws_connect(lambda v=int(venue): OrderListener(v), url, enable_auto_ping=True,
-                                              auto_ping_idle_timeout=20, auto_ping_reply_timeout=20)
-            for frame, expect in ad.ws_login_frames("login1"):
-                transport.send(WSMsgType.TEXT, frame)
-                if expect:
-                    reply = await asyncio.wait_for(lis.login_replies.get(), 5.0)
-                    if not ad.ws_login_ok(reply):
-                        raise EngineError(f"{key}: WebSocket order API login failed")
-            lis.logged_on = True
-            self.pipeline.set_order_transport(int(venue), transport)
-            self.order_conns[int(venue)] = transport
+            if self.cfg.venues[key].order_transport == "ws":
+                await self._open_order_conn(Venue.parse(key))
+
+    async def _open_order_conn(self, venue: Venue) -> bool:
+        """Connect + log in one venue's order WebSocket and hand it to the pipeline; False if the venue has none."""
+        from picows import WSMsgType, ws_connect
+
+        rv = self.router.venues.get(venue)
+        ad = rv.adapter if rv is not None else None
+        url = ad.ws_url() if ad is not None and getattr(ad, "has_ws_trade", False) else ""
+        if not url:
+            log.warning("%s: no WebSocket order API; orders from the strategy go through the router", venue.key)
+            return False
+        cls = self._order_listener_cls
+        transport, lis = await ws_connect(lambda v=int(venue): cls(v), url, enable_auto_ping=True,
+                                          auto_ping_idle_timeout=20, auto_ping_reply_timeout=20)
+        logged_on = False
+        for frame, expect in ad.ws_login_frames(f"login{int(venue)}"):
+            transport.send(WSMsgType.TEXT, frame)
+            if expect:
+                reply = await asyncio.wait_for(lis.login_replies.get(), 5.0)
+                if not ad.ws_login_ok(reply):
+                    transport.disconnect()
+                    raise EngineError(f"{venue.key}: WebSocket order API login failed")
+                logged_on = True
+        lis.logged_on = True
+        enc = self.encoders.get(int(venue))
+        if enc is not None and venue in (Venue.BINANCE_SPOT, Venue.BINANCE_USDM) and enc.rest is False:
+            enc.set_logged_on(logged_on)   # after session.logon requests carry no apiKey/signature
+        self.pipeline.set_order_transport(int(venue), transport)
+        self.order_conns[int(venue)] = transport
+        return True
+
+    async def _reconnect_order_conn(self, venue: int, max_backoff_s: float = 5.0) -> None:
+        backoff = 0.1
+        while not self._stopped:
+            await asyncio.sleep(backoff)
+            try:
+                if await self._open_order_conn(Venue(venue)):
+                    log.warning("order connection of venue %d is back", venue)
+                return
+            except (OSError, asyncio.TimeoutError, EngineError) as exc:
+                log.warning("order connection of venue %d: reconnect failed (%s)", venue, type(exc).__name__)
+            except Exception as exc:  # picows handshake errors have their own types
+                log.warning("order connection of venue %d: reconnect failed (%s)", venue, type(exc).__name__)
+            backoff = min(max_backoff_s, backoff * 2)
 
     def _feed_subscriptions(self) -> list[tuple[Instrument, list[str]]]:
         return [(self.table.get(Venue.parse(ic.venue), ic.symbol), ic.feed_channels()) for ic in self.cfg.instruments]

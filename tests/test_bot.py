@@ -201,3 +201,37 @@ def test_offline_build_applies_risk_limits_from_config():
     assert g["rate_per_s"] == 50.0 and g["max_daily_loss"] == 500.0 and g["max_open_orders"] == 20
     assert set(bot.books) == {0, 1}                                       # both legs keep a full L2 book
     assert type(bot.strategy).__name__ == "SpreadStrategy" and bot.strategy.leg_b == 1
+
+
+async def test_order_connection_drop_falls_back_to_router_and_reconnects(tmp_path):
+    """The venue drops the compiled path's order WebSocket: orders keep flowing through the router, and the
+    connection comes back (logged in) and is handed to the pipeline again."""
+    from engine.bot import Bot, BotOptions, demo_config
+
+    cfg = demo_config("market_maker")
+    bot = Bot(cfg, options=BotOptions(report=False, print_fn=lambda s: None))
+    await bot.start()
+    try:
+        venue = 2  # binance_usdm
+        first = bot.order_conns[venue]
+        for _ in range(100):
+            if bot.counters.orders_sent >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.counters.orders_sent >= 2
+        bot.sim.inject("binance_usdm", "drop", target="trade")
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if bot.order_conns.get(venue) not in (None, first):
+                break
+        again = bot.order_conns.get(venue)
+        assert again is not None and again is not first
+        assert bot.pipeline.order_transport(venue) is again
+        sent = bot.counters.orders_sent
+        for _ in range(100):
+            if bot.counters.orders_sent > sent:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.counters.orders_sent > sent          # the compiled path writes on the new connection
+    finally:
+        await bot.stop()
