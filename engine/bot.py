@@ -604,6 +604,13 @@ class Bot:
             self._spawn(run_signal_ws(self.hub, sc.ws_url, stop=self.stop_event), "signal-ws")
         if sc.oi_poll_s:
             self._spawn(self._oi_poll(sc.oi_poll_s), "open-interest")
+        if sc.large_trade_notional > 0:
+            from engine.exchanges import Endpoints, make_adapter
+            from engine.signals_bg import run_trade_watch
+
+            adapters = {Venue.parse(k): make_adapter(k, endpoints=Endpoints.from_dict(self._endpoints(k)))
+                        for k in self._venue_keys()}
+            self._spawn(run_trade_watch(self.hub, adapters, list(self.table), stop=self.stop_event), "large-trades")
 
     async def _oi_poll(self, period: float) -> None:
         import aiohttp

@@ -370,3 +370,86 @@ def _apply_ws_message(hub: SignalHub, data: str | bytes) -> None:
             hub.apply_external(item)
         except SignalError as exc:
             log.warning("signal stream: rejected (%s)", exc.reason)
+
+
+# ------------------------------------------------------------------------------------------ large trades
+
+
+async def run_trade_watch(hub: SignalHub, adapters: dict[Any, Any], instruments: list[Instrument],
+                          stop: asyncio.Event | None = None, ping_s: float = 15.0, max_backoff_s: float = 30.0) -> None:
+    """Large-trade alerts from a separate public-trades subscription per venue (opt-in: only when
+    ``signals.large_trade_notional`` > 0). Frames are decoded by the compiled codec's ``decode_py`` and fed
+    to :meth:`SignalHub.on_trade`; this is Python work on the loop, kept off the pipeline's connections."""
+    from engine.codec import Decoder
+
+    stop = stop or asyncio.Event()
+    tasks = []
+    for venue, ad in adapters.items():
+        insts = [i for i in instruments if i.venue == venue]
+        if not insts:
+            continue
+        dec = Decoder(int(venue))
+        for i in insts:
+            dec.add_instrument(i)
+        by_id = {i.id: i for i in insts}
+        groups: dict[str, list[Any]] = {}
+        for i in insts:
+            groups.setdefault(ad.conn_group(i), []).extend(ad.streams(i, ["trades"]))
+        for group, streams in groups.items():
+            tasks.append(asyncio.create_task(_trade_conn(hub, ad, dec, by_id, group, streams, stop, ping_s,
+                                                         max_backoff_s), name=f"trades:{venue.key}:{group}"))
+    try:
+        await stop.wait()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _trade_conn(hub: SignalHub, ad: Any, dec: Any, by_id: dict[int, Instrument], group: str, streams: list[Any],
+                      stop: asyncio.Event, ping_s: float, max_backoff_s: float) -> None:
+    import aiohttp
+
+    backoff = 0.5
+    req = 0
+    async with aiohttp.ClientSession() as session:
+        while not stop.is_set():
+            url = ad.ws_url(streams if ad.url_carries_streams() else [], group)
+            try:
+                async with session.ws_connect(url, heartbeat=None, autoping=True, max_msg_size=1 << 22) as ws:
+                    if not ad.url_carries_streams():
+                        for msg in ad.subscribe_msgs(streams, req):
+                            req += 1
+                            await ws.send_str(msg.decode())
+                    backoff = 0.5
+                    last_ping = time.monotonic()
+                    while not stop.is_set():
+                        try:
+                            msg = await ws.receive(timeout=ping_s)
+                        except asyncio.TimeoutError:
+                            msg = None
+                        if time.monotonic() - last_ping >= ping_s:
+                            ping = ad.ping_msg(req)
+                            req += 1
+                            if ping is not None:
+                                await ws.send_str(ping.decode())
+                            last_ping = time.monotonic()
+                        if msg is None:
+                            continue
+                        if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                            break
+                        data = msg.data.encode() if isinstance(msg.data, str) else msg.data
+                        kind, d = dec.decode_py(data)
+                        if kind != 3:  # ENG_EV_TRADE
+                            continue
+                        for t in d.get("trades", [d]):
+                            inst = by_id.get(t["inst"])
+                            if inst is not None:
+                                hub.on_trade(inst, t["px"] * 10.0 ** -inst.px_exp, t["sz"] * 10.0 ** -inst.sz_exp,
+                                             t["side"])
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                log.warning("trade watch %s: %s; reconnecting in %.1f s", url, type(exc).__name__, backoff)
+            if stop.is_set():
+                break
+            await asyncio.sleep(backoff * (1 + random.random() * 0.25))
+            backoff = min(max_backoff_s, backoff * 2)

@@ -235,3 +235,22 @@ async def test_order_connection_drop_falls_back_to_router_and_reconnects(tmp_pat
         assert bot.counters.orders_sent > sent          # the compiled path writes on the new connection
     finally:
         await bot.stop()
+
+
+async def test_large_trade_alerts_from_the_sim_reach_the_context():
+    """signals.large_trade_notional > 0: public trades of the sim raise ENG_SIG_LARGE_TRADE (signed notional)."""
+    from engine.bot import Bot, BotOptions, demo_config
+
+    cfg = demo_config("market_maker")
+    cfg.signals.large_trade_notional = 100.0      # 0.002 BTC at 50k: every synthetic print qualifies
+    bot = Bot(cfg, options=BotOptions(report=False, print_fn=lambda s: None))
+    await bot.start()
+    try:
+        for _ in range(100):
+            value, ts = bot.ctx.slow(0, 5)          # ENG_SIG_LARGE_TRADE
+            if ts:
+                break
+            await asyncio.sleep(0.05)
+        assert ts > 0 and abs(value) >= 100.0
+    finally:
+        await bot.stop()
