@@ -56,6 +56,7 @@ cdef struct eng_pipe_stats:
 
 @cython.final
 cdef class Pipeline:
+    cdef object __weakref__
     cdef readonly Context ctx
     cdef readonly Strategy strategy
     cdef readonly RiskGate risk

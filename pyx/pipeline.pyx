@@ -34,6 +34,7 @@ from picows.picows cimport WSListener, WSTransport, WSFrame, WSMsgType
 
 from engine.errors import StrategyError, rc_name
 from engine.risk import reason_name
+from engine import strategy as _strategy_mod
 
 # Room for the WebSocket header picows writes in front of the payload (<= 14 bytes) and the
 # largest request an encoder may produce (Binance WS order.place with signature is ~600 bytes).
@@ -138,6 +139,7 @@ cdef class Pipeline:
         self.risk = risk
         self.latency = latency if latency is not None else LatencyRecorder()
         strategy.bind_ctx(ctx)
+        _strategy_mod._flushers[id(strategy)] = self   # deliver_fill/deliver_timer send at once
         self._decoders = [None] * ENG_VENUE_COUNT
         self._encoders = [None] * ENG_VENUE_COUNT
         self._transports = [None] * ENG_VENUE_COUNT
@@ -408,7 +410,8 @@ cdef class Pipeline:
         return rc
 
     def timer(self, now_ns=None):
-        """Call the strategy's ``on_timer`` and send what it emitted. Raises StrategyError."""
+        """Call the strategy's ``on_timer`` and send what it emitted. Raises StrategyError.
+        (``strategy.deliver_timer`` / ``deliver_fill`` on an attached strategy send at once too.)"""
         cdef int64_t t = eng_now_ns() if now_ns is None else int(now_ns)
         cdef int rc
         with nogil:

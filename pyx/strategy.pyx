@@ -15,8 +15,15 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 
 from engine.types cimport *
 
+import weakref
+
 from engine.errors import StrategyError
 from engine.instruments import Instrument
+
+# id(strategy) -> the Pipeline it is attached to (set by engine.pipeline.Pipeline): intents a
+# shell-driven hook (deliver_fill / deliver_timer) emits are sent at once, not at the next frame.
+# The Pipeline holds the strategy, so the id cannot be reused while the entry lives.
+_flushers = weakref.WeakValueDictionary()
 
 HOOKS = ("on_quote", "on_trade", "on_book", "on_fill", "on_timer")
 PY_HOOKS = ("on_quote_py", "on_trade_py", "on_book_py", "on_fill_py", "on_timer_py")
@@ -566,6 +573,12 @@ cdef class Strategy:
             raise exc
         return 0
 
+    def _flush_to_pipeline(self):
+        """When attached to a Pipeline, send what the hook just emitted (risk -> encode -> write)."""
+        p = _flushers.get(id(self))
+        if p is not None and eng_ring_len(&self._eng.ring):
+            p.flush()
+
     def raise_for_rc(self, int rc):
         """rc < 0: engage the kill switch and raise :class:`StrategyError` (chained to the
         Python exception of a failing PyStrategy hook). The pipeline calls this."""
@@ -698,7 +711,10 @@ cdef class Strategy:
         cdef int rc
         with nogil:
             rc = self.dispatch_fill(&f)
-        self._check_rc(rc)
+        try:
+            self._check_rc(rc)
+        finally:
+            self._flush_to_pipeline()
         return rc
 
     def deliver_timer(self, now_ns=None):
@@ -708,7 +724,10 @@ cdef class Strategy:
         cdef int rc
         with nogil:
             rc = self.dispatch_timer(t)
-        self._check_rc(rc)
+        try:
+            self._check_rc(rc)
+        finally:
+            self._flush_to_pipeline()
         return rc
 
     def bench_dispatch_quotes(self, int inst, int n, int64_t base_px=6500000, int drain=1):

@@ -501,3 +501,27 @@ async def test_listener_reports_strategy_error_to_handler(probe_mod):
     await tr.wait_disconnected()
     srv.close()
     await srv.wait_closed()
+
+
+def test_shell_driven_hooks_send_at_once_when_attached():
+    """The router calls strategy.deliver_fill (not Pipeline.fill): what on_fill emits must still go
+    out at once (here: to pending, no transport), not wait for the next market-data frame."""
+    class Requote(PyStrategy):
+        def on_fill_py(self, f):
+            self.sell(f["inst"], f["px"] + 5, f["sz"])
+
+        def on_timer_py(self, now_ns):
+            self.cancel_all(0)
+
+    ctx, s, risk, p, _ = make_pipeline(Requote)
+    ctx.set_top(0, 6_500_000, 1, 6_500_010, 1)
+    s.deliver_fill(0, 1, 6_500_000, 3, apply=True)
+    assert s.pending_intents == 0
+    (o,) = p.drain_pending()
+    assert (o["side"], o["px"], o["sz"]) == (-1, 6_500_005, 3)
+    s.deliver_timer()
+    assert [i["kind"] for i in p.drain_pending()] == [4]
+    # a bare strategy (no pipeline) keeps its intents for drain_intents()
+    bare = Requote(ctx)
+    bare.deliver_fill(0, 1, 6_500_000, 1, apply=False)
+    assert len(bare.drain_intents()) == 1
