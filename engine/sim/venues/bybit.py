@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,11 @@ from engine.sim.server import Conn
 from engine.sim.venues.common import JsonVenue, TopicBook, VenueError, dumps, now_ms
 
 DEPTHS = (1, 50, 200, 500, 1000)
+
+
+def oid_str(order_id: int) -> str:
+    """Bybit linear order ids are UUID strings."""
+    return str(uuid.UUID(int=order_id))
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled",
           "CANCELED": "Cancelled", "EXPIRED": "Cancelled", "REJECTED": "Rejected"}
 TIF_IN = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "POSTONLY": "GTX"}
@@ -173,7 +179,7 @@ class Bybit(JsonVenue):
                                   extra={"link": link}, post_only_reject=False)
         except Reject as e:
             raise self.map_reject(e) from None
-        return {"orderId": str(o.order_id), "orderLinkId": link}
+        return {"orderId": oid_str(o.order_id), "orderLinkId": link}
 
     def _find(self, p: dict[str, Any]) -> tuple[Market, int | None, str | None]:
         m = self.market_of(p)
@@ -181,7 +187,11 @@ class Bybit(JsonVenue):
         link = p.get("orderLinkId")
         if not oid and not link:
             raise VenueError(10001, "params error: orderId or orderLinkId is required")
-        return m, (int(oid) if oid else None), (str(link) if link else None)
+        try:
+            num = uuid.UUID(str(oid)).int if oid else None
+        except ValueError:
+            raise VenueError(110001, "order not exists or too late to cancel") from None
+        return m, num, (str(link) if link else None)
 
     def cancel(self, p: dict[str, Any]) -> dict[str, Any]:
         m, oid, link = self._find(p)
@@ -189,7 +199,7 @@ class Bybit(JsonVenue):
             o = self.engine.cancel(m.symbol, oid, link)
         except (Reject, ValueError):
             raise VenueError(110001, "order not exists or too late to cancel") from None
-        return {"orderId": str(o.order_id), "orderLinkId": o.extra.get("link", "")}
+        return {"orderId": oid_str(o.order_id), "orderLinkId": o.extra.get("link", "")}
 
     def amend(self, p: dict[str, Any]) -> dict[str, Any]:
         m, oid, link = self._find(p)
@@ -201,7 +211,7 @@ class Bybit(JsonVenue):
             if e.reason == "UNKNOWN_ORDER":
                 raise VenueError(110001, "order not exists or too late to replace") from None
             raise self.map_reject(e) from None
-        return {"orderId": str(o.order_id), "orderLinkId": o.extra.get("link", "")}
+        return {"orderId": oid_str(o.order_id), "orderLinkId": o.extra.get("link", "")}
 
     def order_json(self, o: Order) -> dict[str, Any]:
         m = self.engine.markets[o.symbol]
@@ -209,7 +219,7 @@ class Bybit(JsonVenue):
         status = STATUS[o.status]
         if o.status == "EXPIRED" and o.filled:
             status = "PartiallyFilledCanceled"
-        return {"category": "linear", "symbol": o.symbol, "orderId": str(o.order_id),
+        return {"category": "linear", "symbol": o.symbol, "orderId": oid_str(o.order_id),
                 "side": o.side.capitalize(), "orderType": o.type.capitalize(),
                 "cancelType": "CancelByUser" if o.status == "CANCELED" and o.expire_reason != "POST_ONLY"
                 else "UNKNOWN", "price": self.px(m, o.px), "qty": self.sz(m, o.qty), "orderIv": "",
@@ -219,7 +229,8 @@ class Bybit(JsonVenue):
                 "leavesValue": self.dec(m.px_dec(o.px) * m.sz_dec(o.leaves if o.is_open else 0) * m.mult),
                 "cumExecQty": self.sz(m, o.filled), "cumExecValue": self.dec(o.quote_cum),
                 "avgPrice": self.dec(avg, m.px_out) if avg is not None else "0", "blockTradeId": "",
-                "positionIdx": 0, "cumExecFee": self.dec(o.fee_cum), "createdTime": str(o.created_ms),
+                "positionIdx": 0, "isLeverage": "0", "cumExecFee": self.dec(o.fee_cum),
+                "createdTime": str(o.created_ms),
                 "updatedTime": str(o.updated_ms),
                 "rejectReason": "EC_PostOnlyWillTakeLiquidity" if o.expire_reason == "POST_ONLY" else
                 "EC_NoError", "triggerPrice": "0", "takeProfit": "0", "stopLoss": "0",
@@ -273,7 +284,7 @@ class Bybit(JsonVenue):
     def r_cancel_all(self, p: dict[str, Any]) -> dict[str, Any]:
         m = self.market_of(p)
         done = self.engine.cancel_all(m.symbol)
-        return {"list": [{"orderId": str(o.order_id), "orderLinkId": o.extra.get("link", "")}
+        return {"list": [{"orderId": oid_str(o.order_id), "orderLinkId": o.extra.get("link", "")}
                          for o in done], "success": "1"}
 
     def r_realtime(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +293,7 @@ class Bybit(JsonVenue):
         sym = p.get("symbol")
         orders = list(self.engine.orders.values())
         if p.get("orderId"):
-            orders = [o for o in orders if str(o.order_id) == p["orderId"]]
+            orders = [o for o in orders if oid_str(o.order_id) == p["orderId"]]
         elif p.get("orderLinkId"):
             orders = [o for o in orders if o.extra.get("link") == p["orderLinkId"]]
         elif str(p.get("openOnly", "0")) == "0":
@@ -300,11 +311,14 @@ class Bybit(JsonVenue):
         return {"positionIdx": 0, "riskId": 1, "riskLimitValue": "2000000", "symbol": sym,
                 "side": "" if pos.amt == 0 else ("Buy" if pos.amt > 0 else "Sell"),
                 "size": self.sz(m, size), "avgPrice": self.dec(pos.entry, m.px_out),
+                "entryPrice": self.dec(pos.entry, m.px_out), "sessionAvgPrice": "",
                 "positionValue": self.dec(m.sz_dec(size) * pos.entry * m.mult), "tradeMode": 0,
                 "positionStatus": "Normal", "autoAddMargin": 0, "adlRankIndicator": 2 if size else 0,
                 "leverage": str(self.engine.leverage), "positionBalance": "0",
                 "markPrice": self.dec(mark, m.px_out), "liqPrice": "", "bustPrice": "",
                 "positionMM": "0", "positionIM": self.dec(m.sz_dec(size) * mark * m.mult / self.engine.leverage),
+                "positionIMByMp": self.dec(m.sz_dec(size) * mark * m.mult / self.engine.leverage),
+                "positionMMByMp": "0",
                 "tpslMode": "Full", "takeProfit": "0", "stopLoss": "0", "trailingStop": "0",
                 "unrealisedPnl": self.dec(self.engine.unrealized(sym)), "curRealisedPnl": self.dec(pos.realized),
                 "cumRealisedPnl": self.dec(pos.realized), "seq": self.seq, "isReduceOnly": False,
@@ -571,7 +585,7 @@ class Bybit(JsonVenue):
                   "feeRate": self.dec(self.engine.maker_fee if fill.maker else self.engine.taker_fee, 6),
                   "tradeIv": "", "markIv": "", "blockTradeId": "", "markPrice": self.px(m, m.mark_px),
                   "indexPrice": "", "underlyingPrice": "", "leavesQty": self.sz(m, o.leaves),
-                  "orderId": str(o.order_id), "orderLinkId": o.extra.get("link", ""),
+                  "orderId": oid_str(o.order_id), "orderLinkId": o.extra.get("link", ""),
                   "orderPrice": self.px(m, o.px), "orderQty": self.sz(m, o.qty),
                   "orderType": o.type.capitalize(), "stopOrderType": "UNKNOWN", "side": o.side.capitalize(),
                   "execTime": str(fill.ts_ms), "isLeverage": "0", "isMaker": fill.maker, "seq": self.seq}

@@ -184,8 +184,10 @@ class Okx(JsonVenue):
             m, oid, cl = self._find(p)
             o = self.engine.cancel(m.symbol, oid, cl)
         except (VenueError, Reject, ValueError):
-            return self.s_err(p, "51400", "Cancellation failed as the order has been filled, canceled "
-                              "or does not exist.", str(p.get("ordId", "")))
+            err = self.s_err(p, "51400", "Cancellation failed as the order has been filled, canceled "
+                             "or does not exist.", str(p.get("ordId", "")))
+            del err["tag"]      # cancel results carry no tag
+            return err
         return {"clOrdId": o.extra.get("cl", ""), "ordId": str(o.order_id), "ts": str(now_ms()),
                 "sCode": "0", "sMsg": ""}
 
@@ -245,20 +247,20 @@ class Okx(JsonVenue):
         m = self.engine.markets[sym]
         pos = self.engine.positions[sym]
         mark = m.px_dec(m.mark_px)
+        px_e = self.dec(pos.entry, m.px_out) if pos.amt else "0"
         return {"instId": sym, "instType": "SWAP", "mgnMode": "cross", "posId": str(abs(hash(sym)) % 10**12),
-                "posSide": "net", "pos": self.sz(m, pos.amt), "baseBal": "", "ccy": "USDT", "fee": "0",
+                "posSide": "net", "pos": self.sz(m, pos.amt), "baseBal": "0", "ccy": "USDT", "fee": "0",
                 "lever": str(self.engine.leverage), "last": self.px(m, m.last_trade_px),
-                "markPx": self.dec(mark, m.px_out), "liqPx": "", "mmr": "0", "interest": "0",
-                "tradeId": "", "notionalUsd": self.dec(abs(m.sz_dec(pos.amt)) * mark * m.mult),
-                "avgPx": self.dec(pos.entry, m.px_out) if pos.amt else "",
-                "upl": self.dec(self.engine.unrealized(sym)), "uplRatio": "0", "uTime": str(now_ms()),
-                "margin": "", "mgnRatio": "", "adl": "1", "cTime": str(self.started_ms),
-                "realizedPnl": self.dec(pos.realized), "uplLastPx": "0", "uplRatioLastPx": "0",
-                "availPos": "", "bePx": self.dec(pos.entry, m.px_out) if pos.amt else "",
-                "fundingFee": "0", "idxPx": self.dec(mark, m.px_out), "liqPenalty": "0", "optVal": "",
-                "pendingCloseOrdLiabVal": "", "pnl": self.dec(pos.realized), "posCcy": "",
-                "quoteBal": "", "quoteBorrowed": "", "quoteInterest": "", "spotInUseAmt": "",
-                "spotInUseCcy": "", "usdPx": ""}
+                "markPx": self.dec(mark, m.px_out), "liqPx": "0", "mmr": "0", "interest": "0",
+                "tradeId": str(m.trade_id), "notionalUsd": self.dec(abs(m.sz_dec(pos.amt)) * mark * m.mult),
+                "avgPx": px_e, "upl": self.dec(self.engine.unrealized(sym)), "uplRatio": "0",
+                "uTime": str(now_ms()), "margin": "0", "mgnRatio": "0", "adl": "1",
+                "cTime": str(self.started_ms), "realizedPnl": self.dec(pos.realized), "uplLastPx": "0",
+                "uplRatioLastPx": "0", "availPos": self.sz(m, abs(pos.amt)), "bePx": px_e,
+                "fundingFee": "0", "idxPx": self.dec(mark, m.px_out), "liqPenalty": "0", "optVal": "0",
+                "pendingCloseOrdLiabVal": "0", "pnl": self.dec(pos.realized), "posCcy": "",
+                "quoteBal": "0", "quoteBorrowed": "0", "quoteInterest": "0", "spotInUseAmt": "0",
+                "spotInUseCcy": "", "usdPx": self.dec(mark, m.px_out)}
 
     def r_positions(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         syms = [p["instId"]] if p.get("instId") else list(self.engine.markets)
