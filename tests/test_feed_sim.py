@@ -5,8 +5,6 @@ into a valid book equal to the sim's true book, resyncing only what the fault to
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 import time
 from typing import Any
 

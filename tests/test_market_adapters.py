@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from engine.errors import ConfigError
-from engine.exchanges import (MARKET_ADAPTERS, PRESETS, Endpoints, RateLimiter, endpoints_for,
+from engine.exchanges import (MARKET_ADAPTERS, Endpoints, RateLimiter, endpoints_for,
                               make_adapter)
 from engine.exchanges.base import SIG_FUNDING_RATE, SIG_MARK_PX, SIG_OPEN_INTEREST
 from engine.instruments import InstrumentTable, Venue
