@@ -240,18 +240,18 @@ class VenueServer:
                         await ws.pong(msg.data)
                 elif msg.type == WSMsgType.PONG:
                     conn.ping_sent = None
-                elif msg.type == WSMsgType.TEXT:
+                elif msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     if conn.is_silent():
                         continue
-                    r = on_text(conn, msg.data)
-                    if asyncio.iscoroutine(r):
-                        await r
-                elif msg.type == WSMsgType.BINARY:
-                    if conn.is_silent():
-                        continue
-                    r = on_text(conn, msg.data.decode("utf-8", "replace"))
-                    if asyncio.iscoroutine(r):
-                        await r
+                    text = msg.data if msg.type == WSMsgType.TEXT else msg.data.decode("utf-8", "replace")
+                    try:
+                        r = on_text(conn, text)
+                        if asyncio.iscoroutine(r):
+                            await r
+                    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+                        # malformed request shapes: answer like the venue, keep the connection
+                        self.faults.fired("bad_request", kind=kind, error=type(e).__name__)
+                        conn.send(self.bad_request_frame(text))
                 else:
                     break
         except (ConnectionError, asyncio.CancelledError):
@@ -265,6 +265,10 @@ class VenueServer:
 
     def on_conn_closed(self, conn: Conn) -> None:
         pass
+
+    def bad_request_frame(self, text: str) -> str:
+        """The venue's answer to a request it cannot interpret."""
+        return '{"code":2,"msg":"Invalid request"}'
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:

@@ -248,6 +248,10 @@ class BinanceBase(VenueServer):
                     raise placed_unknown
                 return web.Response(body=orjson.dumps(result), content_type="application/json",
                                     headers=self._rl_headers(order))
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                return web.Response(status=400, body=orjson.dumps(
+                    {"code": -1100, "msg": f"Illegal characters found in a parameter ({type(e).__name__})."}),
+                    content_type="application/json", headers=self._rl_headers(order))
             except ApiError as e:
                 h = self._rl_headers(order)
                 h.update(e.headers)
@@ -1188,6 +1192,10 @@ class BinanceBase(VenueServer):
             result = fn(conn, params)
             conn.send(_dumps({"id": rid, "status": 200, "result": result,
                               "rateLimits": self._rate_limits(is_order)}))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            conn.send(_dumps({"id": rid, "status": 400, "error": {
+                "code": -1100, "msg": f"Illegal characters found in a parameter ({type(e).__name__})."},
+                "rateLimits": self._rate_limits(is_order)}))
         except ApiError as e:
             conn.send(_dumps({"id": rid, "status": e.status if e.status != 401 else 400,
                               "error": {"code": e.code, "msg": e.msg},

@@ -107,6 +107,9 @@ class Bitget(JsonVenue):
             except VenueError as e:
                 return self.json_response({"code": str(e.code), "msg": e.msg, "requestTime": now_ms(),
                                            "data": None}, e.status)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                return self.json_response({"code": "40017", "msg": "Parameter verification failed",
+                                           "requestTime": now_ms(), "data": None}, 400)
         return handler
 
     def inst(self, p: dict[str, Any]) -> Market:
@@ -334,6 +337,9 @@ class Bitget(JsonVenue):
             self.send_book(None, m, channel, tb, snapshot=False, bids=bids, asks=asks)
         else:
             self.send_book(None, m, channel, tb, snapshot=True)
+
+    def bad_request_frame(self, text: str) -> str:
+        return dumps({"event": "error", "code": 30001, "msg": "Illegal request"})
 
     def ticker(self, m: Market) -> dict[str, Any]:
         b, a = m.best(0), m.best(1)

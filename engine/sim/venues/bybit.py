@@ -124,6 +124,9 @@ class Bybit(JsonVenue):
             except VenueError as e:
                 return self.json_response({"retCode": e.code, "retMsg": e.msg, "result": {},
                                            "retExtInfo": {}, "time": now_ms()}, e.status, lim)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                return self.json_response({"retCode": 10001, "retMsg": "Request parameter error.",
+                                           "result": {}, "retExtInfo": {}, "time": now_ms()}, 200, lim)
         return handler
 
     def market_of(self, p: dict[str, Any]) -> Market:
@@ -341,6 +344,9 @@ class Bybit(JsonVenue):
                                    for a, v in e.balances.items()]}]}
 
     # ------------------------------------------------------------------ WebSockets ---------
+    def bad_request_frame(self, text: str) -> str:
+        return dumps({"success": False, "ret_msg": "Invalid request: params error", "op": ""})
+
     def conn_id(self, conn: Conn) -> str:
         cid = conn.state.get("conn_id")
         if cid is None:
@@ -653,3 +659,5 @@ class Bybit(JsonVenue):
             reply(0, "OK", fn(args[0]))
         except VenueError as e:
             reply(e.code, e.msg, {})
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            reply(10001, "Request parameter error.", {})

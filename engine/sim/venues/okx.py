@@ -119,6 +119,8 @@ class Okx(JsonVenue):
                 return self.json_response(out)
             except VenueError as e:
                 return self.json_response({"code": str(e.code), "msg": e.msg, "data": []}, e.status)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                return self.json_response({"code": "50014", "msg": "Parameter error", "data": []}, 400)
         return handler
 
     def inst(self, p: dict[str, Any]) -> Market:
@@ -290,6 +292,9 @@ class Okx(JsonVenue):
                  "ctType": "linear", "state": "live", "lever": "100"} for m in self.engine.markets.values()]
 
     # ------------------------------------------------------------------ public WS ----------
+    def bad_request_frame(self, text: str) -> str:
+        return dumps({"event": "error", "code": "60012", "msg": f"Invalid request: {text[:64]}"})
+
     def lvl(self, m: Market, px: int, sz: int) -> list[str]:
         return [self.px(m, px), self.sz(m, sz), "0", str(1 + sz % 7) if sz else "0"]
 
