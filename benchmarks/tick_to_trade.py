@@ -51,6 +51,21 @@ PRICE_MOD = 100_000
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
+def _engine_path() -> str:
+    """sys.path entry that provides ``engine`` here (source checkout or site-packages), for the bot processes."""
+    try:
+        import engine
+
+        return str(Path(engine.__file__).resolve().parent.parent)
+    except ImportError:
+        return str(ROOT)
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (_engine_path(), os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONPATH=path, **extra)
+
+
 def bot_commands() -> dict[str, list[str]]:
     b = ROOT / "benchmarks" / "baselines"
     return {
@@ -373,8 +388,7 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
                   "--rest-url", f"http://{url}", "--every", str(every)]
     if busy_poll:
         argv.append("--busy-poll")
-    env = dict(os.environ, HOTPATH_BINANCE_SPOT_API_KEY=API_KEY, HOTPATH_BINANCE_SPOT_SECRET=SECRET,
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = _child_env(HOTPATH_BINANCE_SPOT_API_KEY=API_KEY, HOTPATH_BINANCE_SPOT_SECRET=SECRET)
     if cpu is not None:
         argv = ["taskset", "-c", str(cpu)] + argv
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
@@ -470,8 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.busy_poll]
     if any(n.startswith("engine-cy") for n in names):  # compile (or find cached) before timing, so the bot's RSS/CPU exclude the compiler
         subprocess.run([PY, "-m", "engine.cli", "build-strategy", str(ROOT / "bots" / "bench" / "strategy.pyx")],
-                       check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL,
-                       env=dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")))
+                       check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL, env=_child_env())
     rows = []
     failed = 0
     for n in names:

@@ -26,6 +26,15 @@ def bot_module(name: str):
     return mod
 
 
+def child_env() -> dict[str, str]:
+    """Environment for ``python -m engine.cli`` subprocesses: the same import path as this test process
+    (works for a source checkout and for an installed wheel alike)."""
+    import os
+    import sys
+
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+
+
 def two_venue_ctx():
     """Context with Binance USD-M BTCUSDT (id 0) and OKX BTC-USDT-SWAP (id 1, 0.01 BTC contracts)."""
     from engine.strategy import Context

@@ -12,6 +12,7 @@ import pytest
 
 from engine.bot import BusyPoller, load_strategy_class, pin_cpu
 from engine.errors import ConfigError
+from tests._bots_util import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +58,7 @@ def test_load_strategy_class_errors(tmp_path):
 
 
 def _demo(bot: str, seconds: float, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     return subprocess.run([sys.executable, "-m", "engine.cli", "demo", "--bot", bot, "--seconds", str(seconds),
                            "--no-live", *extra], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
 
@@ -133,7 +134,7 @@ def test_replay_recording_through_the_engine(tmp_path, fixtures_dir, capsys):
 @pytest.mark.slow
 def test_record_from_the_sim_then_replay(tmp_path):
     """hotpath record against the in-process sim, then hotpath replay of that file through the engine."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     cfg = str(ROOT / "bots" / "market_maker" / "config.toml")
     out = tmp_path / "mm.hprec"
     r = subprocess.run([sys.executable, "-m", "engine.cli", "record", "--config", cfg, "--out", str(out), "--seconds",
@@ -159,7 +160,7 @@ def test_sigterm_graceful_shutdown_cancels_and_flushes(tmp_path):
     cfg = (ROOT / "bots" / "market_maker" / "config.toml").read_text().replace(
         'path = "hotpath-data/market_maker.sqlite"', f'path = "{db}"')
     (tmp_path / "config.toml").write_text(cfg)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     p = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", str(ROOT / "bots" / "market_maker"), "--config",
                           str(tmp_path / "config.toml"), "--report-dir", str(tmp_path)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)

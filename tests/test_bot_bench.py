@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests._bots_util import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {"name", "orders", "p50_us", "p90_us", "p99_us", "p999_us", "cpu_us_per_quote"}
@@ -17,7 +18,7 @@ FIELDS = {"name", "orders", "p50_us", "p90_us", "p99_us", "p999_us", "cpu_us_per
 
 @pytest.mark.slow
 def test_tick_to_trade_tiny_run_all_bots():
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--quotes", "300", "--warmup",
                         "50", "--rate", "2000", "--busy-poll", "off", "--json"],
                        capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._bots_util import bot_module, two_venue_ctx
+from tests._bots_util import bot_module, child_env, two_venue_ctx
 
 SIG_FUNDING, SIG_EXTERNAL = 0, 6
 BUY, SELL, MARKET, LIMIT, IOC, POST_ONLY, REDUCE_ONLY, NEW, CANCEL = 1, -1, 2, 1, 2, 4, 1, 1, 2
@@ -160,7 +160,7 @@ def _run_cli(argv: list[str], timeout: float = 120):
 
     from tests._bots_util import ROOT
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_env()
     return subprocess.run([sys.executable, "-m", "engine.cli", *argv], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, env=env)
 

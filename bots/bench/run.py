@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+sys.path.append(str(HERE.parent.parent))  # fallback only: an installed engine on sys.path wins
 
 
 async def run(args: argparse.Namespace) -> dict:
