@@ -863,13 +863,24 @@ async def _run_bot(cfg: BotConfig, opts: BotOptions, demo_signals: bool = False)
     return bot
 
 
+def project_dir(sub: str) -> Path:
+    """``bots`` / ``benchmarks`` of the project: ``$HOTPATH_PROJECT_DIR``, the source tree this engine runs
+    from (editable install), or the current directory (a clone with a non-editable install)."""
+    candidates = [Path(os.environ["HOTPATH_PROJECT_DIR"])] if os.environ.get("HOTPATH_PROJECT_DIR") else []
+    candidates += [ROOT, Path.cwd()]
+    for c in candidates:
+        if (c / sub).is_dir():
+            return c / sub
+    raise ConfigError(f"no {sub}/ directory found: run from the project checkout or set HOTPATH_PROJECT_DIR")
+
+
 def demo_config(name: str, report_dir: str | None = None) -> BotConfig:
     """The example bot's own config, forced onto the in-process sim, with a throw-away store."""
     import tempfile
 
-    path = ROOT / "bots" / name / "config.toml"
+    path = project_dir("bots") / name / "config.toml"
     if not path.exists():
-        raise ConfigError(f"example bot {name} not found at {path} (hotpath demo runs from a source checkout)")
+        raise ConfigError(f"example bot {name} not found at {path}")
     cfg = load_config(path)
     for v in cfg.venues.values():
         v.preset = "sim"

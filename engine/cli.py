@@ -157,9 +157,11 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         return int(sim_main(args.args) or 0)
     if args.cmd == "bench":
-        script = ROOT / "benchmarks" / "tick_to_trade.py"
+        from engine.bot import project_dir
+
+        script = project_dir("benchmarks") / "tick_to_trade.py"
         if not script.exists():
-            raise ConfigError(f"{script} not found: hotpath bench runs from a source checkout")
+            raise ConfigError(f"{script} not found: hotpath bench runs from a project checkout")
         import runpy
 
         sys.argv = [str(script), *args.args]

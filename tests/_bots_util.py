@@ -32,7 +32,7 @@ def child_env() -> dict[str, str]:
     import os
     import sys
 
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), HOTPATH_PROJECT_DIR=str(ROOT))
 
 
 def two_venue_ctx():
