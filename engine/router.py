@@ -221,11 +221,18 @@ def b36(n: int) -> str:
             return out
 
 
-def client_order_id(session: int, client_id: int, venue: int = int(Venue.BINANCE_USDM)) -> str:
-    """The id the compiled encoders send: ``hp`` + session tag (base36 of the persisted session
-    counter) + ``Z`` + base36(client id) (engine.orders.client_order_id); fits every venue."""
-    from engine.orders import client_order_id as coid, make_session_tag
-    return coid(venue, make_session_tag(session), client_id)
+def client_order_id(session_tag: str, client_id: int, venue: int = int(Venue.BINANCE_USDM)) -> str:
+    """The id the compiled encoders send: ``hp`` + session tag + ``Z`` + base36(client id)
+    (engine.orders.client_order_id); alphanumeric, fits every venue."""
+    from engine.orders import client_order_id as coid
+    return coid(venue, session_tag, client_id)
+
+
+def new_instance_id() -> str:
+    """4 random characters of [a-z0-9]: tells this store's orders from other bots' on one account."""
+    import secrets
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(4))
 
 
 @dataclass
@@ -276,7 +283,7 @@ class Router:
 
     def __init__(self, instruments: Iterable[Instrument], store: Any,
                  venues: Mapping[Venue | str, VenueConfig], *, ctx: Any = None, strategy: Any = None,
-                 pipeline: Any = None, risk: Any = None, use_ws: bool = True, order_timeout_s: float = 2.0,
+                 pipeline: Any = None, risk: Any = None, budget: Any = None, use_ws: bool = True, order_timeout_s: float = 2.0,
                  recv_window_ms: int = 5000, deadman_ms: int = 0, deadman_every_s: float = 1.0,
                  listen_key_keepalive_s: float = 1800.0, reconcile_every_s: float = 30.0) -> None:
         self.instruments = {i.id: i for i in instruments}
@@ -285,8 +292,9 @@ class Router:
         self.strategy = strategy
         self.pipeline = pipeline
         self.risk = risk
-        self.state = State(self.instruments.values(), sink=store.put if store is not None else None,
-                           ctx=ctx)
+        self.budget = budget            # engine.store.redis.RiskBudget (global exposure), optional
+        self._reserved: dict[str, int] = {}           # client_oid -> budget units still reserved
+        self.state = State(self.instruments.values(), sink=self._sink, ctx=ctx)
         self.use_ws = use_ws
         self.order_timeout_s = order_timeout_s
         self.recv_window_ms = recv_window_ms
@@ -296,6 +304,7 @@ class Router:
         self.reconcile_every_s = reconcile_every_s
         self.session = 0
         self.session_tag = ""
+        self.instance_id = ""
         self._next_id = ROUTER_ID_BASE
         self._ready = asyncio.Event()
         self._killed = False
@@ -312,16 +321,38 @@ class Router:
         self.events: list[dict[str, Any]] = []        # recent router events for the live view
         self.local_rejects: dict[str, int] = {}
 
+    def _sink(self, kind: str, data: dict[str, Any]) -> None:
+        """Every State event: persist (non-blocking), and give back the budget of finished orders."""
+        if self.store is not None:
+            self.store.put(kind, data)
+        if kind == "order" and self._reserved and data["status"] in TERMINAL:
+            n = self._reserved.pop(data["client_oid"], 0)
+            if n and data["sz"] > 0:
+                # the unfilled part was never exposure; the filled part stays until it is closed
+                self.budget.release(n * (data["sz"] - data["filled_sz"]) // data["sz"])
+
+    def notional_units(self, inst: int, px: int, sz: int) -> int:
+        """Budget units (quote currency cents) of ``sz`` at ``px`` (both instrument units)."""
+        ins = self.instruments[inst]
+        return int(px / 10 ** ins.px_exp * sz / 10 ** ins.sz_exp * ins.contract_mult * 100 + 0.999999)
+
     # ---- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         if self.store is not None:
             snap = await self.store.load()
             self.state.restore(snap.orders, snap.fills, snap.positions)
             self.session = await self.store.next_session()
+            inst_id = await self.store.get_meta("instance")
+            if inst_id is None:
+                inst_id = new_instance_id()
+                await self.store.set_meta("instance", inst_id)
         else:
             self.session = int(time.time())
-        from engine.orders import make_session_tag
-        self.session_tag = make_session_tag(self.session)
+            inst_id = new_instance_id()
+        # session tag = store instance (4 chars, persisted) + base36(session counter): unique across
+        # restarts of this bot and across bots sharing an account with their own stores
+        self.instance_id = inst_id
+        self.session_tag = inst_id + b36(self.session)
         for v, cfg in self._configs.items():
             ep = cfg.endpoints if isinstance(cfg.endpoints, Endpoints) else Endpoints.from_dict(dict(cfg.endpoints))
             clock = ClockSync()
@@ -446,7 +477,7 @@ class Router:
         if ord_type == 1 and px <= 0:
             raise ValueError("limit order needs a price")
         cid = client_id if client_id is not None else self.new_client_id()
-        oid = client_order_id(self.session, cid, int(ins.venue))
+        oid = client_order_id(self.session_tag, cid, int(ins.venue))
         if self.risk is not None and self.ctx is not None:
             # the same compiled gate the hot path uses (live position, open orders, book validity)
             code = self.risk.check_py(self.ctx, {
@@ -459,8 +490,26 @@ class Router:
         if rv.limiter.delay(1, True) > 0:
             self._local_reject("rate_limited")
             return None
+        spend = 0
+        if self.budget is not None and not reduce_only:
+            ref = px
+            if ord_type == 2:
+                if self.ctx is None:
+                    self._local_reject("budget_no_price")
+                    return None
+                t = self.ctx.top(inst)
+                ref = t["ask_px"] if side > 0 else t["bid_px"]
+                if not t["valid"] or ref <= 0:
+                    self._local_reject("budget_no_price")
+                    return None
+            spend = self.notional_units(inst, ref, sz)
+            if not self.budget.try_spend(spend):
+                self._local_reject("global_budget")
+                return None
         o = self.state.new_order(oid, cid, int(ins.venue), inst, side, ord_type, tif,
                                  1 if reduce_only else 0, px, sz)
+        if spend:
+            self._reserved[oid] = spend
         await self._send(rv, o, "place")
         return o
 
@@ -558,7 +607,7 @@ class Router:
     def _apply_report(self, rv: _Venue, r: OrderReport) -> None:
         o = self.state.get(r.client_oid)
         if o is None:
-            if _parse_cid(r.client_oid) is None or r.inst < 0 or r.side == 0 or not r.sz:
+            if not self._ours(r.client_oid) or r.inst < 0 or r.side == 0 or not r.sz:
                 self._event("foreign_order", client_oid=r.client_oid, venue_order_id=r.venue_order_id)
                 return
             # ours but unknown locally (crash before it was persisted): adopt it
@@ -580,14 +629,26 @@ class Router:
         if o.status not in LIVE:
             self._sent_ts.pop(o.client_oid, None)
 
+    def _ours(self, client_oid: str) -> bool:
+        """Made by a session of this store (not another bot on the same account, not manual)."""
+        tag = _parse_tag(client_oid)
+        return tag is not None and tag.startswith(self.instance_id) and bool(self.instance_id)
+
     def _apply_fill(self, rv: _Venue, f: Fill, venue_order_id: str = "") -> bool:
         if not f.client_oid and venue_order_id:
             o = self._order_by_venue_id(rv, venue_order_id)
             if o is not None:
                 f = Fill(f.venue, f.trade_id, o.client_oid, f.inst, f.side, f.px, f.sz, f.fee,
                          f.is_maker, f.ts_ms)
+        before = self.state.positions[f.inst].sz if f.inst in self.state.positions else 0
         new = self.state.apply_fill(f)
         self._activity[f.inst] = time.monotonic()
+        if new and self.budget is not None:
+            after = self.state.positions[f.inst].sz
+            closed = max(0, abs(before) - abs(after)) if (before > 0) == (after > 0) or after == 0 \
+                else abs(before)
+            if closed:                   # exposure that went away gives its budget back
+                self.budget.release(self.notional_units(f.inst, f.px, closed))
         if new and self.strategy is not None:
             o = self.state.get(f.client_oid)
             self.strategy.deliver_fill(f.inst, f.side, f.px, f.sz, f.fee,
@@ -663,7 +724,7 @@ class Router:
             venue = Venue(int(d["venue"]))
             rv = self.venues.get(venue)
             if kind == 1:
-                oid = client_order_id(self.session, int(d["client_id"]), int(venue))
+                oid = client_order_id(self.session_tag, int(d["client_id"]), int(venue))
                 if self.state.get(oid) is None:
                     self.state.new_order(oid, int(d["client_id"]), int(venue), int(d["inst"]),
                                          int(d["side"]), int(d["ord_type"]), int(d["tif"]),
@@ -1050,6 +1111,12 @@ class Router:
                 for rv in self.venues.values()},
             **self.state.snapshot(),
         }
+
+
+def _parse_tag(oid: str) -> str | None:
+    from engine.orders import parse_client_order_id
+    got = parse_client_order_id(oid)
+    return None if got is None else got[0]
 
 
 def _parse_cid(oid: str) -> int | None:

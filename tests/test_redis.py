@@ -131,3 +131,58 @@ async def test_router_on_redis_store_survives_restart(redis_url, tmp_path):
         await r2.stop()
         assert await store.count("fills") == len(r2.state.fill_ids)
         await store.close()
+
+
+async def test_two_routers_share_a_global_exposure_budget(redis_url, tmp_path):
+    """Two routers (two bots) lease one global exposure limit from Redis: together their open
+    orders never exceed it; what one gives back the other can use."""
+    from engine.sim.server import SimExchange
+
+    from _router_util import make_router, settle, sim_config
+    limit = 150_000                              # 1500.00 USDT in cents
+    async with SimExchange(sim_config("binance_usdm")) as ex:
+        bids, _ = ex.true_book("binance_usdm", "BTCUSDT", 1)
+        px = int(round(float(bids[0][0]) * 10)) - 100          # resting, ~499.9 USDT per 0.01 BTC
+        routers, budgets, stores = [], [], []
+        for name in ("A", "B"):
+            b = RiskBudget(redis_url, "gross", name, limit=limit, slice_=limit // 10, ttl_ms=1000,
+                           renew_s=0.05)
+            await b.start()
+            store = await open_store(f"sqlite:///{tmp_path}/{name}.db")
+            r = make_router(ex, "binance_usdm", store, budget=b, recv_window_ms=1000)
+            await r.start()
+            routers.append(r)
+            budgets.append(b)
+            stores.append(store)
+        placed = {0: [], 1: []}
+        for _ in range(12):                      # both keep asking; the budget decides
+            for i, r in enumerate(routers):
+                o = await r.place(0, 1, 10, px)
+                if o is not None:
+                    placed[i].append(o)
+                await asyncio.sleep(0.03)
+        for r in routers:
+            await settle(r)
+        open_notional = sum(o.px / 10 * o.qty / 1000 for o in ex.orders("binance_usdm") if o.is_open)
+        assert open_notional * 100 <= limit, open_notional
+        assert len(placed[0]) >= 1 and len(placed[1]) >= 1
+        assert sum(r.local_rejects.get("global_budget", 0) for r in routers) > 0
+        # A cancels everything: its budget returns and B can use it after the next renewals
+        await routers[0].cancel_all()
+        await settle(routers[0], lambda: not routers[0].state.open_orders())
+        assert budgets[0].used == 0
+        got = 0
+        for _ in range(40):
+            o = await routers[1].place(0, 1, 10, px)
+            got += o is not None
+            if got >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert got >= 2
+        await settle(routers[1])
+        open_notional = sum(o.px / 10 * o.qty / 1000 for o in ex.orders("binance_usdm") if o.is_open)
+        assert open_notional * 100 <= limit
+        for r, b, s in zip(routers, budgets, stores):
+            await r.stop()
+            await b.stop()
+            await s.close()

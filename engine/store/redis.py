@@ -139,7 +139,8 @@ class RiskBudget:
     ``try_spend(n)`` / ``release(n)`` are O(1) and never await. A background task keeps the lease
     at ``used + slice`` (capped by what others leave free); while a renewal is in flight local
     spending is capped by the smaller of the old and the requested lease, so the sum of what all
-    processes may spend never exceeds ``limit``."""
+    processes may spend never exceeds ``limit``. An idle holder keeps only one slice of headroom;
+    a refused request larger than a slice is asked for at the next renewal."""
 
     def __init__(self, url: str, name: str, holder: str, limit: int, slice_: int,
                  ttl_ms: int = 3000, renew_s: float | None = None, prefix: str = "hp:") -> None:
@@ -155,6 +156,7 @@ class RiskBudget:
         self.renew_s = renew_s if renew_s is not None else ttl_ms / 3000.0
         self.granted = 0
         self.used = 0
+        self._demand = 0               # size of the last refused request (ask for it next time)
         self._expires = 0.0            # local monotonic deadline of the lease
         self.r: aioredis.Redis | None = None
         self._sha = ""
@@ -171,9 +173,11 @@ class RiskBudget:
         if time.monotonic() >= self._expires or self.used + n > self.granted:
             self.denied += 1
             if self.used + n > self.granted:
+                self._demand = max(self._demand, n)
                 self._wake.set()       # ask for more in the background
             return False
         self.used += n
+        self._demand = 0
         return True
 
     def release(self, n: int) -> None:
@@ -209,7 +213,8 @@ class RiskBudget:
 
     async def renew(self) -> int:
         assert self.r is not None
-        want = min(self.limit, self.used + self.slice)
+        # keep one slice of headroom, or room for the last request we had to refuse
+        want = min(self.limit, self.used + max(self.slice, self._demand))
         # cap local spending at what we ask for until the answer arrives
         self.granted = min(self.granted, max(want, self.used))
         t0 = time.monotonic()
