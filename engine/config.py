@@ -42,7 +42,7 @@ ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
         },
         "bybit": {
             "rest": "https://api.bybit.com",
-            "ws_public": "wss://stream.bybit.com/v5/public/linear",
+            "ws_public": "wss://stream.bybit.com/v5/public/{category}",   # spot / linear, per instrument
             "ws_private": "wss://stream.bybit.com/v5/private",
             "ws_trade": "wss://stream.bybit.com/v5/trade",
         },
@@ -74,7 +74,7 @@ ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
         },
         "bybit": {
             "rest": "https://api-testnet.bybit.com",
-            "ws_public": "wss://stream-testnet.bybit.com/v5/public/linear",
+            "ws_public": "wss://stream-testnet.bybit.com/v5/public/{category}",
             "ws_private": "wss://stream-testnet.bybit.com/v5/private",
             "ws_trade": "wss://stream-testnet.bybit.com/v5/trade",
         },
@@ -85,12 +85,13 @@ ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
             "ws_private": "wss://wspap.okx.com:8443/ws/v5/private",
             "ws_trade": "wss://wspap.okx.com:8443/ws/v5/private",
         },
-        # Bitget demo trading: production hosts with S-prefixed product types (SUSDT-FUTURES)
+        # Bitget demo trading: production hosts with S-prefixed product types (SUSDT-FUTURES), as in
+        # engine.exchanges.PRESETS["demo"]
         "bitget": {
             "rest": "https://api.bitget.com",
-            "ws_public": "wss://wspap.bitget.com/v2/ws/public",
-            "ws_private": "wss://wspap.bitget.com/v2/ws/private",
-            "ws_trade": "wss://wspap.bitget.com/v2/ws/private",
+            "ws_public": "wss://ws.bitget.com/v2/ws/public",
+            "ws_private": "wss://ws.bitget.com/v2/ws/private",
+            "ws_trade": "wss://ws.bitget.com/v2/ws/private",
         },
     },
 }
