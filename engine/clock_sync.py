@@ -29,6 +29,11 @@ class ClockSync:
         self.rtt_ns, self.offset_ns = min(self.samples)
         self.synced = True
 
+    def reset(self) -> None:
+        """Forget old samples (the local clock jumped or the venue rejected our timestamps)."""
+        self.samples.clear()
+        self.synced = False
+
     @property
     def offset_ms(self) -> float:
         return self.offset_ns / 1e6

@@ -190,6 +190,9 @@ class TradingAdapter:
     def deadman(self, timeout_ms: int) -> list[Request]:
         return []
 
+    #: reject reasons that mean "your timestamp is outside the window": resync the clock
+    clock_error_codes: frozenset[str] = frozenset()
+
     def query_result(self, reply: Reply) -> Reply:
         """Venue-specific reading of a query-by-client-id answer (e.g. an empty list = not found)."""
         return reply
@@ -267,6 +270,7 @@ class _Venue:
         self.deadman_err = ""
         self.trade_list = True          # False when the venue has no trade-list endpoint
         self.reconcile_waiting = False
+        self.clock_resync: asyncio.Task[None] | None = None
 
 
 class RouterError(Exception):
@@ -552,6 +556,8 @@ class Router:
                 self._apply_report(rv, r)
             return
         if rep.outcome == REJECT:
+            if rep.reason in rv.adapter.clock_error_codes:
+                self._resync_clock_soon(rv)
             if op == "place":
                 self.state.update_order(o.client_oid, REJECTED, reason=rep.reason)
             else:
@@ -913,6 +919,21 @@ class Router:
                 p = self.state.positions.get(it.inst)
                 if p is not None and p.sz != it.sz:
                     self._event("position_mismatch", inst=it.inst, local=p.sz, venue=it.sz)
+
+    def _resync_clock_soon(self, rv: _Venue) -> None:
+        """The venue refused our timestamp: drop the old offset samples and measure again."""
+        if rv.clock_resync is not None and not rv.clock_resync.done():
+            return
+
+        async def run() -> None:
+            rv.clock.reset()
+            try:
+                await self._sync_clock(rv)
+                self._event("clock_resynced", venue=rv.venue.key, offset_ms=rv.clock.offset_ms)
+            except Exception as e:
+                self._event("clock_sync_failed", venue=rv.venue.key, reason=type(e).__name__)
+        rv.clock_resync = asyncio.create_task(run(), name=f"clock:{rv.venue.key}")
+        rv.tasks.append(rv.clock_resync)
 
     # ---- reconciliation --------------------------------------------------------------------
     def _reconcile_soon(self, rv: _Venue, delay: float = 0.05) -> None:

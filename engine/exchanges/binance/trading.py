@@ -34,6 +34,7 @@ class BinanceUsdmTrading(TradingAdapter):
     venue = Venue.BINANCE_USDM
     prefix = "/fapi/v1"
     has_ws_trade = True
+    clock_error_codes = frozenset({"-1021"})
     has_positions = True
     post_only_tif = "GTX"
 

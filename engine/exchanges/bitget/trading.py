@@ -32,6 +32,7 @@ _UNKNOWN = {"40010", "40725", "45001"}
 class BitgetTrading(TradingAdapter):
     venue = Venue.BITGET
     has_ws_trade = False
+    clock_error_codes = frozenset({"40008"})
     product = "USDT-FUTURES"
 
     def __init__(self, *a: Any, **kw: Any) -> None:

@@ -35,6 +35,7 @@ _UNKNOWN = {10016, 10019, 10000}
 class BybitTrading(TradingAdapter):
     venue = Venue.BYBIT
     has_ws_trade = True
+    clock_error_codes = frozenset({"10002"})
     category = "linear"
 
     def _get(self, path: str, params: dict[str, Any], weight: int = 1) -> Request:

@@ -33,6 +33,7 @@ _UNKNOWN = {"50001", "50004", "50013", "50026"}
 class OkxTrading(TradingAdapter):
     venue = Venue.OKX
     has_ws_trade = True
+    clock_error_codes = frozenset({"50102", "50112"})
     inst_type = "SWAP"
 
     def __init__(self, *a: Any, **kw: Any) -> None:
