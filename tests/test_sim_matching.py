@@ -186,3 +186,21 @@ def test_spot_balances_lock_and_settle():
     s = e.place("BTCUSDT", "SELL", "MARKET", 1000, client_id="sell")
     assert s.status == "FILLED"
     assert e.balances["BTC"] == Decimal("1") + Decimal("2") * Decimal("0.9998") - 1
+
+
+def test_running_open_notional_matches_recomputation():
+    e, _ = make()
+    m = e.markets["BTCUSDT"]
+    e.place("BTCUSDT", "BUY", "LIMIT", 300, 999, "GTC", "a")
+    e.place("BTCUSDT", "BUY", "LIMIT", 400, 998, "GTC", "b")
+    e.place("BTCUSDT", "SELL", "LIMIT", 200, 1001, "GTC", "c")
+    e.amend("BTCUSDT", None, "b", qty=350)
+    e.amend("BTCUSDT", None, "a", px=997)
+    e.market_trade(m, False, 3100)          # partially fills b, then a
+    e.cancel("BTCUSDT", client_id="c")
+
+    def recompute(side: str) -> Decimal:
+        return sum((m.px_dec(o.px) * m.sz_dec(o.leaves) for o in e.open_orders() if o.side == side), Decimal(0))
+    assert e.open_notional.get(("BTCUSDT", "BUY"), 0) == recompute("BUY")
+    assert e.open_notional.get(("BTCUSDT", "SELL"), 0) == recompute("SELL") == 0
+    assert e.margin_notional == recompute("BUY")

@@ -284,6 +284,10 @@ class Engine:
         self.positions: dict[str, Position] = {s: Position() for s in self.markets}
         self.orders: dict[int, Order] = {}
         self.open_by_client: dict[str, Order] = {}
+        # running notional of open orders: (symbol, side) -> sum(px * leaves * mult), kept
+        # incrementally so margin checks and user events stay O(1) with many open orders
+        self.open_notional: dict[tuple[str, str], Decimal] = {}
+        self.margin_notional = Decimal(0)        # same, without reduce-only orders
         self.fills: list[Fill] = []
         self.listeners: list[Listener] = []
         self._next_order_id = 8_000_000_000
@@ -334,14 +338,17 @@ class Engine:
     def wallet(self) -> Decimal:
         return self.balances.get("USDT", Decimal(0))
 
+    def _track(self, o: Order, sign: int) -> None:
+        """Add (+1) or remove (-1) an open order's notional from the running sums."""
+        m = self.markets[o.symbol]
+        v = m.px_dec(o.px) * m.sz_dec(o.leaves) * m.mult
+        key = (o.symbol, o.side)
+        self.open_notional[key] = self.open_notional.get(key, Decimal(0)) + sign * v
+        if not o.reduce_only:
+            self.margin_notional += sign * v
+
     def _order_margin(self) -> Decimal:
-        total = Decimal(0)
-        for o in self.open_by_client.values():
-            if o.reduce_only:
-                continue
-            m = self.markets[o.symbol]
-            total += m.px_dec(o.px) * m.sz_dec(o.leaves) * m.mult / self.leverage
-        return total
+        return self.margin_notional / self.leverage
 
     def position_margin(self) -> Decimal:
         total = Decimal(0)
@@ -439,6 +446,7 @@ class Engine:
                 return o
         o = self._new_order(m, side, type_, tif, px, qty, client_id, reduce_only, extra)
         self.open_by_client[o.client_id] = o
+        self._track(o, 1)
         if not self.futures:
             asset = m.spec.quote if sd == 0 else m.spec.base
             o.locked = lock
@@ -544,7 +552,8 @@ class Engine:
         o.updated_ms = now_ms()
         if reason:
             o.expire_reason = reason
-        self.open_by_client.pop(o.client_id, None)
+        if self.open_by_client.pop(o.client_id, None) is not None:
+            self._track(o, -1)
         self._release(o)
         self._emit(o, status if status != "CANCELED" else "CANCELED")
 
@@ -604,7 +613,12 @@ class Engine:
                 self.locked[base] -= unlock
                 self.balances[base] = self.balances.get(base, Decimal(0)) - qd
                 self.balances[quote] = self.balances.get(quote, Decimal(0)) + notional - fee
+        is_open = self.open_by_client.get(o.client_id) is o
+        if is_open:
+            self._track(o, -1)
         o.filled += q
+        if is_open and o.leaves:
+            self._track(o, 1)
         o.quote_cum += notional
         o.fee_cum += fee
         o.updated_ms = ts
@@ -661,7 +675,9 @@ class Engine:
                 asset = m.spec.quote if o.side == BUY else m.spec.base
                 o.locked -= m_lock
                 self.locked[asset] -= m_lock
+            self._track(o, -1)
             o.qty = new_qty
+            self._track(o, 1)
             left = m.own_qty[sd].get(o.px, 0) - diff
             if left > 0:
                 m.own_qty[sd][o.px] = left
@@ -690,7 +706,9 @@ class Engine:
                 raise Reject("BALANCE")
             o.locked = lock
             self.locked[asset] = self.locked.get(asset, Decimal(0)) + lock
+        self._track(o, -1)
         o.px, o.qty = new_px, new_qty
+        self._track(o, 1)
         o.updated_ms = now_ms()
         self._emit(o, "AMENDMENT")
         if best_opp is not None and (new_px >= best_opp if sd == 0 else new_px <= best_opp):

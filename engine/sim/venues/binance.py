@@ -823,13 +823,8 @@ class BinanceBase(VenueServer):
                                    "q": m.sz_str(o.qty), "p": m.px_str(o.px), "m": fill.maker,
                                    "c": o.client_id, "S": o.side, "L": m.px_str(fill.px),
                                    "l": m.sz_str(fill.qty), "t": fill.trade_id, "i": o.order_id})
-            b = a = Decimal(0)
-            for oo in self.engine.open_orders(o.symbol):
-                v = m.px_dec(oo.px) * m.sz_dec(oo.leaves) * m.mult
-                if oo.side == "BUY":
-                    b += v
-                else:
-                    a += v
+            b = self.engine.open_notional.get((o.symbol, "BUY"), Decimal(0))
+            a = self.engine.open_notional.get((o.symbol, "SELL"), Decimal(0))
             ev = {"e": "ORDER_TRADE_UPDATE", "T": t, "E": t, "o": {
                 "s": o.symbol, "c": o.client_id, "S": o.side, "o": o.type, "f": o.tif,
                 "q": m.sz_str(o.qty), "p": m.px_str(o.px), "ap": self._avg(o), "sp": m.px_str(0),
