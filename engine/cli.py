@@ -120,10 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("replay", help="replay a recording through the adapters, books and strategy",
                         description="Feed a recording through the same decoders, books, strategy and risk gate as live "
-                                    "trading, with orders matched against the replayed book; prints the latency table.")
+                                    "trading; orders are filled by a touch/trade-through model against the replayed "
+                                    "book after --latency-us; prints orders, fills, PnL and the latency table.")
     rp.add_argument("recording", metavar="FILE", help="recording written by hotpath record")
     rp.add_argument("--config", required=True, metavar="FILE", help="bot config (strategy, instruments, risk)")
     rp.add_argument("--bot", default=None, metavar="BOT", help="bot directory if not the config's own")
+    rp.add_argument("--latency-us", type=float, default=100.0, metavar="US",
+                    help="order latency of the fill model: an order reaches the book this long after the frame "
+                         "that triggered it, in recorded time (default 100; use your measured ack p50)")
 
     b = sub.add_parser("bench", help="headline tick-to-trade benchmark (engine vs. plain Python baselines)",
                        add_help=False,
