@@ -19,15 +19,15 @@ import os
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+
+import orjson
 
 from engine.config import BotConfig, load_config
 from engine.errors import ConfigError, EngineError
 from engine.instruments import Instrument, InstrumentTable, Venue
-
-import orjson
 
 log = logging.getLogger("hotpath.bot")
 ACK_STAGE = 7  # ENG_STAGE_ACK (include/engine/hist.h)
