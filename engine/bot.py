@@ -263,7 +263,6 @@ class Bot:
 
     def _build_core(self) -> None:
         from engine.codec import Decoder
-        from engine.latency import LatencyRecorder  # noqa: F401  (the pipeline owns one)
         from engine.pipeline import Pipeline
         from engine.risk import RiskGate
         from engine.strategy import Context, PyStrategy
