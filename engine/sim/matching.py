@@ -17,11 +17,10 @@ if they would trade with one of our own resting orders they expire (STP EXPIRE_T
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Protocol
-
-from sortedcontainers import SortedDict
+from typing import Any, Callable, Protocol
 
 from engine.sim.config import SymbolSpec, VenueSpec, _dec
 
@@ -121,6 +120,58 @@ class Position:
     realized: Decimal = Decimal(0)
 
 
+class LevelMap:
+    """Price -> value map kept in ascending price order (bisect over a plain list).
+
+    Books here hold tens to a few thousand levels, where list insertion is a memmove; this keeps
+    the simulator free of third-party containers."""
+
+    __slots__ = ("_d", "_k")
+
+    def __init__(self) -> None:
+        self._d: dict[int, Any] = {}
+        self._k: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._k)
+
+    def __bool__(self) -> bool:
+        return bool(self._k)
+
+    def __contains__(self, px: object) -> bool:
+        return px in self._d
+
+    def __getitem__(self, px: int) -> Any:
+        return self._d[px]
+
+    def get(self, px: int, default: Any = None) -> Any:
+        return self._d.get(px, default)
+
+    def __setitem__(self, px: int, v: Any) -> None:
+        if px not in self._d:
+            insort(self._k, px)
+        self._d[px] = v
+
+    def __delitem__(self, px: int) -> None:
+        del self._d[px]
+        del self._k[bisect_left(self._k, px)]
+
+    def pop(self, px: int, default: Any = None) -> Any:
+        if px in self._d:
+            v = self._d[px]
+            del self[px]
+            return v
+        return default
+
+    def peekitem(self, i: int = -1) -> tuple[int, Any]:
+        k = self._k[i]
+        return k, self._d[k]
+
+    def keys(self) -> list[int]:
+        """Ascending prices (a view: do not mutate while iterating)."""
+        return self._k
+
+
 class Listener(Protocol):
     def order_event(self, order: Order, exec_type: str, fill: Fill | None) -> None: ...
     def account_event(self, reason: str, symbols: list[str]) -> None: ...
@@ -158,8 +209,8 @@ class Market:
         self.px_scale = Decimal(1).scaleb(-self.px_exp)
         self.sz_scale = Decimal(1).scaleb(-self.sz_exp)
         # side 0 = bids, 1 = asks
-        self.mkt: tuple[SortedDict, SortedDict] = (SortedDict(), SortedDict())
-        self.own: tuple[SortedDict, SortedDict] = (SortedDict(), SortedDict())
+        self.mkt: tuple[LevelMap, LevelMap] = (LevelMap(), LevelMap())
+        self.own: tuple[LevelMap, LevelMap] = (LevelMap(), LevelMap())
         self.own_qty: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self.update_id = 1000
         self.trade_id = 0
