@@ -286,3 +286,49 @@ async def test_doc_credentials_accepted_live(fixtures_dir, session):
         st, o, _ = await c.signed("GET", "/fapi/v1/openOrders", symbol="BTCUSDT")
         assert st == 200 and o == []
         assert "secret" not in repr(spec).lower() and v["secretKey"] not in repr(spec)
+
+
+async def test_futures_modify_open_orders_countdown_and_listen_key(sim, session):
+    c = client(sim, session, FUT)
+    sim.pause_market(FUT)
+    bids, _ = sim.true_book(FUT, "BTCUSDT")
+    far = f"{float(bids[-1][0]) - 100:.1f}"
+    async with session.ws_connect(c.ep["ws_trade"]) as ws:
+        await ws.send_json(c.ws_request("p", "order.place", symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                        timeInForce="GTC", quantity="0.010", price=far, newClientOrderId="m1"))
+        assert (await ws.receive_json(timeout=3))["result"]["status"] == "NEW"
+        await ws.send_json(c.ws_request("m", "order.modify", symbol="BTCUSDT", origClientOrderId="m1", side="BUY",
+                                        quantity="0.020", price=far))
+        r = await ws.receive_json(timeout=3)
+        assert r["status"] == 200 and r["result"]["origQty"] == "0.020", r
+        await ws.send_json(c.ws_request("o", "openOrders.status", symbol="BTCUSDT"))
+        r = await ws.receive_json(timeout=3)
+        assert [o["clientOrderId"] for o in r["result"]] == ["m1"]
+    async with session.post(c.ep["rest"] + "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": c.key}) as r:
+        lk = (await r.json())["listenKey"]
+    async with session.ws_connect(c.ep["ws_private"] + "/" + lk) as uws:
+        st, cd, _ = await c.signed("POST", "/fapi/v1/countdownCancelAll", symbol="BTCUSDT", countdownTime=200)
+        assert st == 200 and cd == {"symbol": "BTCUSDT", "countdownTime": "200"}
+        ev = await uws.receive_json(timeout=3)          # the countdown fired: cancel event
+        assert ev["e"] == "ORDER_TRADE_UPDATE" and ev["o"]["X"] == "CANCELED" and ev["o"]["c"] == "m1"
+        async with session.put(c.ep["rest"] + "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": c.key}) as r:
+            assert r.status == 200 and await r.json() == {}
+        async with session.delete(c.ep["rest"] + "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": c.key}) as r:
+            assert r.status == 200
+        ev = await uws.receive_json(timeout=3)
+        assert ev["e"] == "listenKeyExpired"
+    async with session.put(c.ep["rest"] + "/fapi/v1/listenKey", headers={"X-MBX-APIKEY": c.key}) as r:
+        assert (await r.json())["code"] == -1125
+
+
+async def test_order_count_limit_gives_minus_1015(session):
+    cfg = SimConfig(venues=[VenueSpec(FUT, order_limit_10s=2)], market=False)
+    async with SimExchange(cfg) as ex:
+        c = client(ex, session, FUT)
+        codes = []
+        for i in range(3):
+            st, r, h = await c.signed("POST", "/fapi/v1/order", symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                      timeInForce="GTC", quantity="0.010", price="40000.0")
+            codes.append((st, r.get("code")))
+        assert codes[:2] == [(200, None), (200, None)] and codes[2] == (429, -1015)
+        assert h["X-MBX-ORDER-COUNT-10S"] == "3" and "Retry-After" in h
