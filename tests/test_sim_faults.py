@@ -257,3 +257,72 @@ async def test_weight_limit_429_then_418(session):
                     assert "Retry-After" in r.headers
                     assert (await r.json())["code"] == -1003
         assert codes[:3] == [200, 200, 200] and codes[3] == 429 and 418 in codes
+
+
+async def test_bitget_bad_checksum_and_okx_gap(session):
+    import zlib
+
+    def crc(b, a):
+        parts = []
+        for i in range(25):
+            if i < len(b):
+                parts += b[i][:2]
+            if i < len(a):
+                parts += a[i][:2]
+        v = zlib.crc32(":".join(parts).encode())
+        return v - (1 << 32) if v >= 1 << 31 else v
+
+    async with SimExchange(SimConfig(venues=["bitget", "okx"], quote_rate=300)) as ex:
+        async with session.ws_connect(ex.endpoints("bitget")["ws_public"]) as ws:
+            await ws.send_json({"op": "subscribe", "args": [{"instType": "USDT-FUTURES", "channel": "books",
+                                                             "instId": "BTCUSDT"}]})
+            await ws.receive_json(timeout=3)
+            bids: dict = {}
+            asks: dict = {}
+            bad = False
+            for i in range(30):
+                m = await ws.receive_json(timeout=3)
+                if m["action"] == "snapshot":
+                    bids, asks = {}, {}
+                for side, book in (("bids", bids), ("asks", asks)):
+                    for p, q in m["data"][0][side]:
+                        if float(q) == 0:
+                            book.pop(p, None)
+                        else:
+                            book[p] = q
+                b = sorted(bids.items(), key=lambda x: -float(x[0]))
+                a = sorted(asks.items(), key=lambda x: float(x[0]))
+                ok = crc([list(x) for x in b], [list(x) for x in a]) == m["data"][0]["checksum"]
+                if i == 3:
+                    ex.inject("bitget", "bad_checksum", symbol="BTCUSDT")
+                if not ok:
+                    bad = True
+                    assert i > 3
+                    break
+            assert bad
+        async with session.ws_connect(ex.endpoints("okx")["ws_public"]) as ws:
+            await ws.send_json({"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT-SWAP"}]})
+            await ws.receive_json(timeout=3)
+            seq = (await ws.receive_json(timeout=3))["data"][0]["seqId"]
+            ex.inject("okx", "gap", symbol="BTC-USDT-SWAP")
+            broke = False
+            for _ in range(10):
+                d = (await ws.receive_json(timeout=3))["data"][0]
+                if d["prevSeqId"] != seq:
+                    broke = True
+                    break
+                seq = d["seqId"]
+            assert broke
+    names = [f for _, f, _ in ex.fault_log("bitget")] + [f for _, f, _ in ex.fault_log("okx")]
+    assert "bad_checksum" in names and "gap" in names
+
+
+async def test_rest_no_answer_and_unknown_fault_name(sim, session):
+    c = client(sim, session)
+    with pytest.raises(ValueError, match="unknown fault"):
+        sim.inject(FUT, "meteor")
+    sim.inject(FUT, "no_answer", placed=False)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(c.signed("POST", "/fapi/v1/order", symbol="BTCUSDT", side="BUY", type="LIMIT",
+                                        timeInForce="GTC", quantity="0.010", price="40000.0"), 0.5)
+    assert sim.orders(FUT) == []
