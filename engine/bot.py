@@ -443,6 +443,8 @@ class Bot:
         from engine.router import Router, VenueConfig
 
         self.stop_event = asyncio.Event()
+        if self.cfg.signals.webhook.enabled and len(os.environ.get("HOTPATH_WEBHOOK_SECRET", "")) < 16:
+            raise ConfigError("signals.webhook is enabled: set HOTPATH_WEBHOOK_SECRET (at least 16 characters)")
         pin_cpu(self.cpu)
         await self._start_sim()
         self._build_core()
@@ -755,8 +757,8 @@ class Bot:
         store = getattr(self, "store", None)
         if store is not None:
             await store.close()
-        if pipeline is not None and router is not None and hasattr(self, "reporter"):
-            self._final_report()
+        if pipeline is not None and router is not None and self.started_at > 0:
+            self._final_report()                         # only after a complete start
         if self._own_sim and self.sim is not None:
             await self.sim.stop()
 

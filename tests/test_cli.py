@@ -116,3 +116,17 @@ def test_live_preset_without_keys_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert err == ("hotpath: error: no API key for binance_usdm: set HOTPATH_BINANCE_USDM_API_KEY and "
                    "HOTPATH_BINANCE_USDM_SECRET or key_file in [venues.binance_usdm]")
+
+
+def test_webhook_without_secret_is_one_line_before_start(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.delenv("HOTPATH_WEBHOOK_SECRET", raising=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text((root / "bots" / "signal_cy" / "config.toml").read_text().replace("enabled = false", "enabled = true"))
+    assert main(["run", str(root / "bots" / "signal_cy"), "--config", str(cfg), "--seconds", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == ("hotpath: error: signals.webhook is enabled: set HOTPATH_WEBHOOK_SECRET "
+                                    "(at least 16 characters)")
+    assert "stopped" not in captured.out          # nothing started, so no final report
