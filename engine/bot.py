@@ -875,7 +875,7 @@ def project_dir(sub: str) -> Path:
     raise ConfigError(f"no {sub}/ directory found: run from the project checkout or set HOTPATH_PROJECT_DIR")
 
 
-def demo_config(name: str, report_dir: str | None = None) -> BotConfig:
+def demo_config(name: str) -> BotConfig:
     """The example bot's own config, forced onto the in-process sim, with a throw-away store."""
     import tempfile
 
