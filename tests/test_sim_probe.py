@@ -62,3 +62,15 @@ def test_process_mode_serves_and_stops():
     bad = subprocess.run([sys.executable, "-m", "engine.sim", "--venues", "nope", "--port", "0"],
                          capture_output=True, text=True, timeout=20)
     assert bad.returncode == 2 and "unknown venue" in bad.stderr
+
+
+async def test_stats_count_events_and_overload():
+    async with SimExchange(SimConfig(venues=["binance_usdm"], quote_rate=100)) as ex:
+        await asyncio.sleep(0.3)
+        st = ex.stats("binance_usdm")
+        assert st["events"] >= 2 * 20 and st["loop_errors"] == 0   # two symbols, ~30 events each
+        v = ex.venue("binance_usdm")
+        time.sleep(0.8)                                   # block the loop: > 0.5 s of backlog
+        await asyncio.sleep(0.05)
+        assert ex.stats("binance_usdm")["overload_skipped"] > 0
+        assert v.loop_errors == 0
