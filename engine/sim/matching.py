@@ -256,18 +256,17 @@ class Market:
 
     def best(self, side: int) -> int | None:
         """Best displayed price of a side (synthetic or ours), None when empty."""
-        m, o = self.mkt[side], self.own[side]
+        mk = self.mkt[side]._k
+        ok = self.own[side]._k
         if side == 0:
-            a = m.peekitem(-1)[0] if m else None
-            b = o.peekitem(-1)[0] if o else None
-            if a is None:
-                return b
-            return a if b is None or a >= b else b
-        a = m.peekitem(0)[0] if m else None
-        b = o.peekitem(0)[0] if o else None
-        if a is None:
-            return b
-        return a if b is None or a <= b else b
+            if not mk:
+                return ok[-1] if ok else None
+            a = mk[-1]
+            return a if not ok or a >= ok[-1] else ok[-1]
+        if not mk:
+            return ok[0] if ok else None
+        a = mk[0]
+        return a if not ok or a <= ok[0] else ok[0]
 
     def levels(self, side: int, n: int | None = None) -> list[tuple[int, int]]:
         """Displayed levels (price, size) best first."""
