@@ -13,7 +13,6 @@ its send path adds, each next to a baseline measured in the same run.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -26,9 +25,6 @@ import orjson
 import pytest
 
 from engine.sim import SimConfig, SimExchange
-from engine.sim.config import VenueSpec
-from engine.sim.matching import Engine
-from engine.sim.market import SyntheticMarket
 
 N_EVENTS = int(os.environ.get("HOTPATH_BENCH_SIM_EVENTS", "20000"))
 RATE_SECONDS = float(os.environ.get("HOTPATH_BENCH_SIM_SECONDS", "2.0"))

@@ -2,7 +2,6 @@
 """Binance spot / USD-M simulator checked by a plain client written from the Binance docs."""
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 

@@ -26,7 +26,7 @@ async def test_probe_mode_quotes_at_fixed_rate_and_records_tick_to_trade():
             t0 = time.monotonic()
             n = 0
             while n < 40:
-                q = await md.receive_json(timeout=3)
+                await md.receive_json(timeout=3)
                 n += 1
                 if n % 4 == 0:       # react to every 4th quote with a far-away post-only order
                     await tr.send_json({"id": str(n), "method": "order.place", "params": {

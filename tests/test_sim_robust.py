@@ -2,7 +2,6 @@
 """Malformed requests get venue-style errors; connections and the server survive."""
 from __future__ import annotations
 
-import json
 
 import aiohttp
 import pytest

@@ -143,7 +143,6 @@ class BinanceBase(VenueServer):
 
     def setup_routes(self) -> None:
         r = self.app.router
-        p = self.rest_prefix
         v = "/fapi/v1" if self.futures else "/api/v3"
         r.add_get(v + "/ping", self._h(lambda q, rq: {}, 1, "NONE"))
         r.add_get(v + "/time", self._h(lambda q, rq: {"serverTime": now_ms()}, 1, "NONE"))
@@ -177,7 +176,6 @@ class BinanceBase(VenueServer):
         r.add_get("/ws", self.ws_raw)
         r.add_get("/ws/{path:.*}", self.ws_raw)
         r.add_get("/stream", self.ws_combined)
-        del p
 
     # ------------------------------------------------------------------ REST plumbing ----
     def _rl_headers(self, order: bool) -> dict[str, str]:

@@ -8,7 +8,6 @@ import hmac
 import secrets
 import time
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import orjson
