@@ -204,3 +204,14 @@ def test_running_open_notional_matches_recomputation():
     assert e.open_notional.get(("BTCUSDT", "BUY"), 0) == recompute("BUY")
     assert e.open_notional.get(("BTCUSDT", "SELL"), 0) == recompute("SELL") == 0
     assert e.margin_notional == recompute("BUY")
+
+
+def test_history_is_bounded_but_open_orders_are_kept(monkeypatch):
+    e, _ = make()
+    monkeypatch.setattr(Engine, "MAX_ORDERS", 10)
+    keep = e.place("BTCUSDT", "BUY", "LIMIT", 200, 990, "GTC", "keep")
+    for i in range(30):
+        e.place("BTCUSDT", "BUY", "LIMIT", 200, 990, "GTC", f"c{i}")
+        e.cancel("BTCUSDT", client_id=f"c{i}")
+    assert len(e.orders) <= 12 and keep.order_id in e.orders
+    assert e.find("BTCUSDT", client_id="keep") is keep

@@ -436,6 +436,7 @@ class Engine:
               client_id: str = "", reduce_only: bool = False, post_only: bool = False,
               extra: dict | None = None, post_only_reject: bool = True) -> Order:
         """Validate, accept and match one order. Raises Reject before anything is emitted."""
+        self._trim()
         m = self.market(symbol)
         if type_ not in ("LIMIT", "MARKET"):
             raise Reject("BAD_TYPE", type_)
@@ -511,6 +512,19 @@ class Engine:
             else:
                 self._rest(m, o)
         return o
+
+    MAX_ORDERS = 200_000     # terminal orders beyond this are forgotten (oldest first)
+    MAX_FILLS = 1_000_000
+
+    def _trim(self) -> None:
+        """Bound memory in long runs: keep open orders and the most recent history."""
+        if len(self.orders) > self.MAX_ORDERS:
+            drop = len(self.orders) - self.MAX_ORDERS // 2
+            for oid in list(self.orders)[:drop]:
+                if not self.orders[oid].is_open:
+                    del self.orders[oid]
+        if len(self.fills) > self.MAX_FILLS:
+            del self.fills[: len(self.fills) - self.MAX_FILLS // 2]
 
     def _new_order(self, m: Market, side: str, type_: str, tif: str, px: int, qty: int,
                    client_id: str, reduce_only: bool, extra: dict | None) -> Order:

@@ -196,6 +196,8 @@ class VenueServer:
         """Tick-to-trade probe: arrival time minus the send time of the latest quote."""
         if self.last_quote_send_ns:
             self.t2t_samples.append(perf_ns() - self.last_quote_send_ns)
+            if len(self.t2t_samples) > 2_000_000:
+                del self.t2t_samples[:1_000_000]
 
     def subscribe(self, conn: Conn, topic: str) -> None:
         self.subs.setdefault(topic, set()).add(conn)
