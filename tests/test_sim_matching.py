@@ -215,3 +215,21 @@ def test_history_is_bounded_but_open_orders_are_kept(monkeypatch):
         e.cancel("BTCUSDT", client_id=f"c{i}")
     assert len(e.orders) <= 12 and keep.order_id in e.orders
     assert e.find("BTCUSDT", client_id="keep") is keep
+
+
+def test_synthetic_market_is_seeded_and_consistent():
+    from engine.sim.market import SyntheticMarket
+
+    def run(seed: int) -> tuple:
+        e = Engine(VenueSpec("binance_usdm"), True)
+        mk = SyntheticMarket(e, seed, 20)
+        m = e.markets["BTCUSDT"]
+        for _ in range(3000):
+            mk.step(m)
+            b, a = m.best(0), m.best(1)
+            assert b is not None and a is not None and b < a          # never crossed
+            assert len(m.mkt[0]) == len(m.mkt[1]) == 20
+            assert all(sz > 0 and sz % m.lot == 0 for sz in m.mkt[0]._d.values())
+        return tuple(m.levels(0)), tuple(m.levels(1)), m.update_id
+    assert run(11) == run(11)
+    assert run(11) != run(12)
