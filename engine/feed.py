@@ -115,7 +115,8 @@ class Conn:
     group: str
     streams: list[Stream]
     url: str
-    limiter: RateLimiter
+    limiter: RateLimiter                  # every message on the current connection
+    sub_limiter: RateLimiter | None       # subscribe/unsubscribe only (hourly budgets)
     transport: Any = None
     opened_ns: int = 0
     last_rx_ns: int = 0                   # last data (not pong) seen on the cold path
@@ -281,7 +282,8 @@ class FeedManager:
         # Binance: the first streams ride in the URL (no SUBSCRIBE round trip), the rest up to the
         # per-connection limit are subscribed after connecting
         url = ad.ws_url(streams[:ad.max_args_per_request] if ad.url_carries_streams() else [], group)
-        c = Conn(cid, ad, group, streams, url, RateLimiter(ad.send_windows), skip_depth=skip_depth)
+        c = Conn(cid, ad, group, streams, url, RateLimiter(ad.send_windows),
+                 RateLimiter(ad.sub_windows) if ad.sub_windows else None, skip_depth=skip_depth)
         self.conns[cid] = c
         for s in streams:
             if ad.is_book_stream(s) and not skip_depth:
@@ -320,6 +322,9 @@ class FeedManager:
             now = time.monotonic_ns()
             c.opened_ns = c.last_rx_ns = now
             c.connects += 1
+            # venues count messages per physical connection: a new one starts with a fresh budget
+            c.limiter = RateLimiter(c.adapter.send_windows)
+            c.sub_limiter = RateLimiter(c.adapter.sub_windows) if c.adapter.sub_windows else None
             if c.connects > 1:
                 c.reconnects += 1
                 for iid in {s.inst for s in c.streams}:
@@ -359,9 +364,11 @@ class FeedManager:
                         c.adapter.venue.key, lived, delay)
             await asyncio.sleep(delay)
 
-    async def _send_all(self, c: Conn, msgs: Sequence[bytes]) -> None:
+    async def _send_all(self, c: Conn, msgs: Sequence[bytes], subscription: bool = True) -> None:
         from picows import WSMsgType
         for m in msgs:
+            if subscription and c.sub_limiter is not None:
+                await c.sub_limiter.acquire()
             await c.limiter.acquire()
             if c.transport is None:
                 raise ConnectionError("connection closed while sending")
@@ -376,7 +383,7 @@ class FeedManager:
             await asyncio.sleep(period)
             m = c.adapter.ping_msg(c.next_req())
             if m is not None and c.transport is not None:
-                await self._send_all(c, [m])
+                await self._send_all(c, [m], subscription=False)
 
     def _invalidate_conn_books(self, c: Conn, reason: str) -> None:
         for s in c.streams:

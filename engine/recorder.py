@@ -307,7 +307,7 @@ async def record(adapters: dict[Venue, Any], instruments: Sequence[Instrument], 
                     tr, _ = await ws_connect(_factory(Rec, int(venue), cid), url)
                     transports.append(tr)
                     if not ad.url_carries_streams():
-                        lim = RateLimiter(ad.send_windows)
+                        lim = RateLimiter(ad.send_windows + ad.sub_windows)
                         for m in ad.subscribe_msgs(part, cid * 1000):
                             await lim.acquire()
                             tr.send(WSMsgType.TEXT, m)

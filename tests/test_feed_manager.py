@@ -141,3 +141,37 @@ async def test_start_fails_loudly_when_a_venue_is_unreachable() -> None:
     n = len(net.attempts)
     await asyncio.sleep(0.1)
     assert len(net.attempts) == n and n > 3          # retried with backoff, then everything stopped
+
+
+async def test_pings_do_not_eat_the_hourly_subscribe_budget() -> None:
+    """OKX allows 480 subscribe requests per hour per connection; pings must not count against it
+    (with pings every few seconds they would exhaust it within the hour and block every resync),
+    and a new connection starts with a fresh budget."""
+    import pytest
+
+    t = InstrumentTable()
+    i = t.add(Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
+    pipe, books, ctx = build_pipeline(t)
+    net = FakeNet()
+    ad = make_adapter("okx", endpoints=EP)
+    ad.heartbeat_s = 0.02                          # type: ignore[misc]
+    ad.sub_windows = ((2, 3600.0),)                # type: ignore[misc]
+    ad.send_windows = ((100, 1.0),)                # type: ignore[misc]
+    fm = FeedManager(pipe, [(i, ["depth"])], {Venue.OKX: ad}, books=books, ctx=ctx, config=CFG, connect=net)
+    async with fm:
+        await asyncio.sleep(0.3)
+        c = fm.conns[0]
+        tr = net.transports[0][0]
+        assert [m for _, m in tr.sent].count(b"ping") >= 5
+        sub = ad.subscribe_msgs(c.streams, 99)
+        await asyncio.wait_for(fm._send_all(c, sub), 0.5)         # 2nd request of the hour: allowed
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(fm._send_all(c, sub), 0.3)     # 3rd: waits for the window
+        tr.disconnect()
+        deadline = time.monotonic() + 5
+        while len(net.transports[0]) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        tr2 = net.transports[0][1]
+        while not tr2.sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert orjson.loads(tr2.sent[0][1])["op"] == "subscribe"     # fresh budget on the new connection

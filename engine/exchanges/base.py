@@ -125,8 +125,10 @@ class MarketAdapter:
     resync: ClassVar[str]               # "snapshot" (REST + buffer) or "resubscribe"
     max_streams_per_conn: ClassVar[int]
     max_args_per_request: ClassVar[int]
-    #: windows for messages the client sends on one connection (subscribe, unsubscribe, ping)
+    #: windows for every message the client sends on one connection (subscribe, unsubscribe, ping)
     send_windows: ClassVar[tuple[tuple[int, float], ...]]
+    #: extra windows for subscribe/unsubscribe requests only (e.g. Bitget 240 per hour per connection)
+    sub_windows: ClassVar[tuple[tuple[int, float], ...]] = ()
     #: application heartbeat period in seconds (None: the server pings us, picows auto-pongs)
     heartbeat_s: ClassVar[float | None]
     #: the venue cuts every connection after this long; we reconnect earlier with an overlap

@@ -23,7 +23,8 @@ class BitgetMarket(MarketAdapter):
     bbo_is_book: ClassVar[bool] = True
     max_streams_per_conn: ClassVar[int] = 50          # venue allows 1000, recommends < 50
     max_args_per_request: ClassVar[int] = 20
-    send_windows: ClassVar[tuple[tuple[int, float], ...]] = ((8, 1.0), (240, 3600.0))
+    send_windows: ClassVar[tuple[tuple[int, float], ...]] = ((8, 1.0),)
+    sub_windows: ClassVar[tuple[tuple[int, float], ...]] = ((240, 3600.0),)
     heartbeat_s: ClassVar[float | None] = 25.0        # venue: every 30 s, disconnect after 2 min
     channels: ClassVar[tuple[str, ...]] = ("bbo", "trades", "depth", "mark", "oi")
 

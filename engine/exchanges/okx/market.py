@@ -24,8 +24,9 @@ class OkxMarket(MarketAdapter):
     bbo_is_book: ClassVar[bool] = True
     max_streams_per_conn: ClassVar[int] = 240
     max_args_per_request: ClassVar[int] = 20
-    # subscribe/unsubscribe/login requests: 480 per hour per connection; 3 requests/s per IP
-    send_windows: ClassVar[tuple[tuple[int, float], ...]] = ((3, 1.0), (480, 3600.0))
+    # 3 requests/s; subscribe/unsubscribe/login requests: 480 per hour per connection
+    send_windows: ClassVar[tuple[tuple[int, float], ...]] = ((3, 1.0),)
+    sub_windows: ClassVar[tuple[tuple[int, float], ...]] = ((480, 3600.0),)
     heartbeat_s: ClassVar[float | None] = 20.0
     channels: ClassVar[tuple[str, ...]] = ("bbo", "trades", "depth", "mark", "oi", "liquidations")
 
