@@ -45,6 +45,7 @@ class Conn:
         self.created_ms = time.time_ns() // 1_000_000
         self.silent_until: float | None = None
         self.ping_sent: float | None = None
+        self.last_tx = self.created
         self.state: dict[str, Any] = {}   # venue data (subscriptions, login, ...)
         self.writer = asyncio.get_running_loop().create_task(self._write_loop())
 
@@ -95,6 +96,7 @@ class Conn:
                                     text = t[: max(1, len(t) // 2)]
                                 else:
                                     text = b"\x00\xff\xfe{garbage"
+                    self.last_tx = time.monotonic()
                     if quote:
                         self.venue.last_quote_send_ns = perf_ns()
                     if isinstance(text, bytes):

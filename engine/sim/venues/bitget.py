@@ -34,6 +34,7 @@ class Bitget(JsonVenue):
     futures = True
     book_interval_ms = 100
     client_idle_timeout = 120.0
+    idle_counts_tx = False      # Bitget: no client ping for 2 min -> disconnect, data or not
 
     def __init__(self, sim: Any, spec: Any) -> None:
         self.private: dict[str, set[Conn]] = {}

@@ -88,6 +88,7 @@ class JsonVenue(VenueServer):
 
     book_interval_ms = 100
     client_idle_timeout: float = 600.0     # no client message for this long -> disconnect
+    idle_counts_tx = True                  # data we send also keeps the connection alive
     strip = False                          # print decimals without trailing zeros (OKX)
 
     def __init__(self, sim: Any, spec: Any) -> None:
@@ -160,6 +161,8 @@ class JsonVenue(VenueServer):
                 now = time.monotonic()
                 for c in list(self.conns):
                     last = c.state.get("last_rx", c.created)
+                    if self.idle_counts_tx:
+                        last = max(last, c.last_tx)
                     if now - last > timeout:
                         self.faults.fired("idle_timeout", kind=c.kind)
                         await c.close(1000, b"no ping")
