@@ -581,6 +581,15 @@ class FeedManager:
                 if c is None or c.transport is None:
                     await asyncio.sleep(0.02)
                     continue
+                if c.connects == seen and c.sub_limiter is not None and \
+                        c.sub_limiter.delay() > self.cfg.resync_timeout_s:
+                    # this connection's subscribe budget is spent for a while: a new connection
+                    # (fresh budget, full resubscribe) is quicker than waiting for the window
+                    log.warning("conn %d: subscribe budget exhausted; reconnecting to resync %s", c.id,
+                                f.inst.symbol)
+                    c.transport.disconnect()
+                    await asyncio.sleep(0.02)
+                    continue
                 if c.connects == seen:
                     depth = [s for s in c.streams if s.inst == f.inst.id and c.adapter.is_book_stream(s)]
                     f.resync_attempts += 1

@@ -175,3 +175,25 @@ async def test_pings_do_not_eat_the_hourly_subscribe_budget() -> None:
         while not tr2.sent and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         assert orjson.loads(tr2.sent[0][1])["op"] == "subscribe"     # fresh budget on the new connection
+
+
+async def test_resync_with_spent_subscribe_budget_reconnects() -> None:
+    t = InstrumentTable()
+    i = t.add(Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
+    pipe, books, ctx = build_pipeline(t)
+    net = FakeNet()
+    ad = make_adapter("okx", endpoints=EP)
+    ad.sub_windows = ((1, 3600.0),)                # type: ignore[misc]
+    cfg = FeedConfig(backoff_base_s=0.01, backoff_cap_s=0.02, resync_timeout_s=0.2, conn_stale_ms=60_000,
+                     book_stale_ms=60_000, seed=1)
+    fm = FeedManager(pipe, [(i, ["depth"])], {Venue.OKX: ad}, books=books, ctx=ctx, config=cfg, connect=net)
+    async with fm:
+        fm._start_resync(fm.insts[i.id], "test")   # the initial subscribe used the only request
+        deadline = time.monotonic() + 5
+        while len(net.transports.get(0, [])) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert len(net.transports[0]) == 2
+        while not net.transports[0][1].sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert orjson.loads(net.transports[0][1].sent[0][1])["op"] == "subscribe"
+        assert fm.status()["conns"][0]["reconnects"] == 1
