@@ -318,7 +318,8 @@ class VenueServer:
         markets = list(self.engine.markets.values())
         t0 = time.monotonic()
         done = 0
-        depth_next: dict[int, float] = {}
+        # next flush deadline per (market, interval): every symbol flushes its own diffs
+        depth_next: dict[tuple[str, int], float] = {}
         mark_next = t0
         loop_sleep = asyncio.sleep
         synthetic = self.cfg.market and not self.cfg.replay
@@ -344,9 +345,9 @@ class VenueServer:
                         if t.dirty:
                             self.flush_depth(m, 0)
                         continue
-                    nxt = depth_next.get(t.interval_ms, 0.0)
-                    if now >= nxt:
-                        depth_next[t.interval_ms] = now + t.interval_ms / 1000
+                    key = (m.symbol, t.interval_ms)
+                    if now >= depth_next.get(key, 0.0):
+                        depth_next[key] = now + t.interval_ms / 1000
                         if t.dirty:
                             self.flush_depth(m, t.interval_ms)
             if now >= mark_next:
