@@ -159,6 +159,7 @@ class Counters:
     fills: int = 0
     rejects: int = 0
     warmups: int = 0
+    timers: int = 0
 
 
 @dataclass
@@ -484,6 +485,8 @@ class Bot:
         self._spawn(self._pump(), "router-pump")
         if self.cfg.runtime.warmup_ms:
             self._spawn(self._warmup(self.cfg.runtime.warmup_ms / 1000.0), "warmup")
+        if self.cfg.runtime.timer_ms:
+            self._spawn(self._timer(self.cfg.runtime.timer_ms / 1000.0), "strategy-timer")
         self._spawn_signals()
         if self.prometheus_port:
             self._spawn(self._prometheus(), "prometheus")
@@ -572,6 +575,17 @@ class Bot:
             elif len(self._await_ack) < 4096:
                 self._await_ack[d["client_id"]] = d["t_send"]
         self.router.on_sent(records)
+
+    async def _timer(self, period_s: float) -> None:
+        """Call the strategy's ``on_timer`` every ``period_s`` (runtime.timer_ms) through the pipeline, which
+        sends what it emits (e.g. cancels of stale quotes) at once; a hook error stops the bot like any
+        other strategy error (the task fails -> request_stop)."""
+        while True:
+            await asyncio.sleep(period_s)
+            if self.ctx.kill:
+                continue
+            self.pipeline.timer()
+            self.counters.timers += 1
 
     async def _warmup(self, period_s: float) -> None:
         """Keep the rarely taken order path warm: encode+sign a dummy order per instrument through the same

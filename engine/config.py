@@ -250,6 +250,7 @@ class RuntimeConfig:
     report_dir: str = "reports"
     prometheus_port: int = 0           # 0 = off; binds 127.0.0.1
     warmup_ms: int = 100               # period of the order-path warm-up encode (0 = off)
+    timer_ms: int = 100                # period of the strategy's on_timer hook (0 = never called)
 
 
 @dataclass
@@ -548,6 +549,7 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> BotConfi
         report_dir=s.get("report_dir", str, "reports"),
         prometheus_port=s.nonneg("prometheus_port", int, 0),
         warmup_ms=s.nonneg("warmup_ms", int, 100),
+        timer_ms=s.nonneg("timer_ms", int, 100),
     )
     s.done()
     if rt.cpu is not None and hasattr(os, "sched_getaffinity") and rt.cpu not in os.sched_getaffinity(0):

@@ -281,3 +281,74 @@ async def test_large_trade_alerts_from_the_sim_reach_the_context():
         assert ts > 0 and abs(value) >= 100.0
     finally:
         await bot.stop()
+
+
+async def test_bot_calls_on_timer_which_cancels_stale_quotes():
+    """runtime.timer_ms: the bot calls the strategy's on_timer periodically through the pipeline; the hook's
+    intents go out like any other (here a stale resting quote is cancelled at the sim)."""
+    import time as _time
+
+    from engine.bot import Bot, BotOptions, demo_config
+    from engine.strategy import PyStrategy
+
+    class StaleCanceller(PyStrategy):
+        """Posts one passive bid far below the touch, then cancels it from on_timer once older than 150 ms."""
+
+        def __init__(self, ctx=None):
+            super().__init__(ctx)
+            self.placed: dict[int, int] = {}
+            self.timer_calls = 0
+            self.cancelled: list[int] = []
+
+        def on_book_py(self, inst):
+            t = self.context.top(inst)
+            if not self.placed and not self.cancelled and t["valid"] and t["bid_px"] > 0:
+                cid = self.buy(inst, t["bid_px"] - 200, 10)      # 20.0 below the bid: rests
+                self.placed[cid] = _time.monotonic_ns()
+
+        def on_timer_py(self, now_ns):
+            self.timer_calls += 1
+            for cid, t in list(self.placed.items()):
+                if now_ns - t > 150_000_000:
+                    self.cancel(0, cid)
+                    self.cancelled.append(cid)
+                    del self.placed[cid]
+
+    cfg = demo_config("market_maker")
+    cfg.runtime.timer_ms = 20
+    strat = StaleCanceller()
+    bot = Bot(cfg, strategy=strat, options=BotOptions(report=False, print_fn=lambda s: None))
+    await bot.start()
+    try:
+        for _ in range(200):
+            orders = bot.sim.orders("binance_usdm")
+            if strat.cancelled and orders and all(o.status == "CANCELED" for o in orders):
+                break
+            await asyncio.sleep(0.025)
+        assert strat.timer_calls >= 5 and bot.counters.timers == strat.timer_calls
+        assert len(strat.cancelled) == 1
+        orders = bot.sim.orders("binance_usdm")
+        assert len(orders) == 1 and orders[0].status == "CANCELED", orders
+    finally:
+        await bot.stop()
+
+
+async def test_timer_off_when_timer_ms_is_zero():
+    from engine.bot import Bot, BotOptions, demo_config
+    from engine.strategy import PyStrategy
+
+    class Counting(PyStrategy):
+        calls = 0
+
+        def on_timer_py(self, now_ns):
+            type(self).calls += 1
+
+    cfg = demo_config("market_maker")
+    cfg.runtime.timer_ms = 0
+    bot = Bot(cfg, strategy=Counting(), options=BotOptions(report=False, print_fn=lambda s: None))
+    await bot.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert Counting.calls == 0 and bot.counters.timers == 0
+    finally:
+        await bot.stop()
