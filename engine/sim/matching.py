@@ -111,6 +111,7 @@ class Fill:
     maker: bool
     realized_pnl: Decimal
     ts_ms: int
+    seq: int = 0                # account-wide fill sequence (OKX billId, trade-list paging)
 
 
 @dataclass(slots=True)
@@ -339,6 +340,7 @@ class Engine:
         self.open_notional: dict[tuple[str, str], Decimal] = {}
         self.margin_notional = Decimal(0)        # same, without reduce-only orders
         self.fills: list[Fill] = []
+        self.fill_seq = 0
         self.listeners: list[Listener] = []
         self._next_order_id = 8_000_000_000
         #: Binance reports NEW before the fills of a crossing order; Bybit/OKX/Bitget push the
@@ -687,7 +689,8 @@ class Engine:
         o.fee_cum += fee
         o.updated_ms = ts
         o.status = "FILLED" if o.leaves == 0 else "PARTIALLY_FILLED"
-        f = Fill(m.next_trade_id(), o, px, q, fee, fee_asset, maker, realized, ts)
+        self.fill_seq += 1
+        f = Fill(m.next_trade_id(), o, px, q, fee, fee_asset, maker, realized, ts, self.fill_seq)
         self.fills.append(f)
         if o.status == "FILLED":
             self.open_by_client.pop(o.client_id, None)

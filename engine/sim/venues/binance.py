@@ -154,6 +154,10 @@ class BinanceBase(VenueServer):
         r.add_get(v + "/order", self._h(self.rest_query, 1, "SIGNED"))
         r.add_get(v + "/openOrders", self._h(self.rest_open_orders, 1, "SIGNED"))
         if self.futures:
+            r.add_get(v + "/userTrades", self._h(self.rest_user_trades, 5, "SIGNED"))
+        else:
+            r.add_get(v + "/myTrades", self._h(self.rest_user_trades, 20, "SIGNED"))
+        if self.futures:
             r.add_put(v + "/order", self._h(self.rest_modify, 1, "SIGNED", order=True))
             r.add_delete(v + "/allOpenOrders", self._h(self.rest_cancel_all, 1, "SIGNED", order=True))
             r.add_post(v + "/countdownCancelAll", self._h(self.rest_countdown, 10, "SIGNED"))
@@ -581,6 +585,56 @@ class BinanceBase(VenueServer):
     def rest_open_orders(self, params: dict[str, Any], request: Any) -> list[dict[str, Any]]:
         sym = self._market(params).symbol if params.get("symbol") else None
         return [self.order_json(o) for o in self.engine.open_orders(sym)]
+
+    def rest_user_trades(self, params: dict[str, Any], request: Any) -> list[dict[str, Any]]:
+        """GET /fapi/v1/userTrades (futures) and /api/v3/myTrades (spot): our trades on one symbol,
+        ascending by trade id; ``id`` is the ``t`` of the user-stream event of the same fill.
+        fromId -> trades with id >= fromId; startTime/endTime -> that window from its start;
+        neither -> the most recent ``limit`` trades."""
+        m = self._market(params)
+
+        def num(name: str) -> int | None:
+            v = params.get(name)
+            if v in (None, ""):
+                return None
+            try:
+                return int(v)
+            except ValueError:
+                raise ApiError(-1100, f"Illegal characters found in parameter '{name}'.") from None
+        limit = num("limit") or 500
+        if not 1 <= limit <= 1000:
+            raise ApiError(-1130, "Data sent for paramter 'limit' is not valid.")
+        from_id, start, end, oid = num("fromId"), num("startTime"), num("endTime"), num("orderId")
+        if from_id is not None and (start is not None or end is not None):
+            raise ApiError(-1128, "Combination of optional parameters invalid.")
+        if start is not None and end is not None and end < start:
+            raise ApiError(-1128, "Combination of optional parameters invalid.")
+        fs = [f for f in self.engine.fills if f.order.symbol == m.symbol
+              and (oid is None or f.order.order_id == oid)]
+        fs.sort(key=lambda f: f.trade_id)
+        if from_id is not None:
+            fs = [f for f in fs if f.trade_id >= from_id][:limit]
+        elif start is not None:
+            fs = [f for f in fs if f.ts_ms >= start and (end is None or f.ts_ms <= end)][:limit]
+        elif end is not None:
+            fs = [f for f in fs if f.ts_ms <= end][-limit:]
+        else:
+            fs = fs[-limit:]
+        return [self.trade_json(m, f) for f in fs]
+
+    def trade_json(self, m: Market, f: Fill) -> dict[str, Any]:
+        o = f.order
+        quote = m.px_dec(f.px) * m.sz_dec(f.qty) * m.mult
+        if self.futures:
+            return {"buyer": o.side == "BUY", "commission": fmt_dec(f.fee, 8),
+                    "commissionAsset": f.fee_asset, "id": f.trade_id, "maker": f.maker,
+                    "orderId": o.order_id, "price": m.px_str(f.px), "qty": m.sz_str(f.qty),
+                    "quoteQty": fmt_dec(quote, 8), "realizedPnl": fmt_dec(f.realized_pnl, 8),
+                    "side": o.side, "positionSide": "BOTH", "symbol": m.symbol, "time": f.ts_ms}
+        return {"symbol": m.symbol, "id": f.trade_id, "orderId": o.order_id, "orderListId": -1,
+                "price": m.px_str(f.px), "qty": m.sz_str(f.qty), "quoteQty": fmt_dec(quote, 8),
+                "commission": fmt_dec(f.fee, 8), "commissionAsset": f.fee_asset, "time": f.ts_ms,
+                "isBuyer": o.side == "BUY", "isMaker": f.maker, "isBestMatch": True}
 
     def rest_cancel_all(self, params: dict[str, Any], request: Any) -> Any:
         m = self._market(params)

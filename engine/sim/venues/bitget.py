@@ -59,6 +59,7 @@ class Bitget(JsonVenue):
         r.add_post("/api/v2/mix/order/modify-order", self.rest(self.modify, order=True))
         r.add_get("/api/v2/mix/order/orders-pending", self.rest(self.r_pending))
         r.add_get("/api/v2/mix/order/detail", self.rest(self.r_detail))
+        r.add_get("/api/v2/mix/order/fills", self.rest(self.r_fills))
         r.add_get("/api/v2/mix/position/all-position", self.rest(self.r_positions))
         r.add_get("/api/v2/mix/account/accounts", self.rest(self.r_accounts))
 
@@ -211,6 +212,45 @@ class Bitget(JsonVenue):
         sym = p.get("symbol")
         lst = [self.order_json(o) for o in self.engine.open_orders(sym)]
         return {"entrustedList": lst or None, "endId": lst[-1]["orderId"] if lst else None}
+
+    def r_fills(self, p: dict[str, Any]) -> dict[str, Any]:
+        """GET /api/v2/mix/order/fills: our fills on one symbol, newest first. ``idLessThan`` is
+        the ``endId`` of the previous page (older data); startTime/endTime in ms; limit <= 100.
+        ``tradeId`` equals the ``tradeId`` of the orders-channel push of the same fill."""
+        m = self.inst(p)
+
+        def num(name: str) -> int | None:
+            v = p.get(name)
+            if v in (None, ""):
+                return None
+            try:
+                return int(v)
+            except ValueError:
+                raise VenueError("40017", f"Parameter {name} error", 400) from None
+        limit = num("limit") or 100
+        if not 1 <= limit <= 100:
+            raise VenueError("40017", "Parameter limit error", 400)
+        below, start, end, oid = num("idLessThan"), num("startTime"), num("endTime"), num("orderId")
+        fs = [f for f in reversed(self.engine.fills)
+              if f.order.symbol == m.symbol and (oid is None or f.order.order_id == oid)
+              and (start is None or f.ts_ms >= start) and (end is None or f.ts_ms <= end)
+              and (below is None or f.trade_id < below)]
+        page = fs[:limit]
+        return {"fillList": [self.fill_json(f) for f in page] or None,
+                "endId": str(page[-1].trade_id) if page else None}
+
+    def fill_json(self, f: Fill) -> dict[str, Any]:
+        o = f.order
+        m = self.engine.markets[o.symbol]
+        return {"tradeId": str(f.trade_id), "symbol": o.symbol, "orderId": str(o.order_id),
+                "price": self.px(m, f.px), "baseVolume": self.sz(m, f.qty),
+                "feeDetail": [{"deduction": "no", "feeCoin": f.fee_asset, "totalDeductionFee": "0",
+                               "totalFee": self.dec(-f.fee)}],
+                "side": o.side.lower(), "quoteVolume": self.dec(m.px_dec(f.px) * m.sz_dec(f.qty) * m.mult),
+                "profit": self.dec(f.realized_pnl), "enterPointSource": "API",
+                "tradeSide": "buy_single" if o.side == "BUY" else "sell_single",
+                "posMode": "one_way_mode", "tradeScope": "maker" if f.maker else "taker",
+                "cTime": str(f.ts_ms)}
 
     def r_detail(self, p: dict[str, Any]) -> dict[str, Any]:
         m, oid, cid = self._find(p)

@@ -24,6 +24,15 @@ DEPTHS = (1, 50, 200, 500, 1000)
 def oid_str(order_id: int) -> str:
     """Bybit linear order ids are UUID strings."""
     return str(uuid.UUID(int=order_id))
+
+
+_EXEC_NS = uuid.UUID("6f1c2d0e-7a55-4c1b-9a0e-5b1d2c3e4f50")
+
+
+def exec_id(fill: Fill) -> str:
+    """Execution id of one fill: a UUID like Bybit's, derived from (symbol, trade id) so the
+    execution stream and /v5/execution/list report the same id for the same fill."""
+    return str(uuid.uuid5(_EXEC_NS, f"{fill.order.symbol}:{fill.trade_id}"))
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled",
           "CANCELED": "Cancelled", "EXPIRED": "Cancelled", "REJECTED": "Rejected"}
 TIF_IN = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "POSTONLY": "GTX"}
@@ -61,6 +70,7 @@ class Bybit(JsonVenue):
         r.add_post("/v5/order/cancel-all", self.rest(self.r_cancel_all, order=True))
         r.add_get("/v5/order/realtime", self.rest(self.r_realtime))
         r.add_get("/v5/position/list", self.rest(self.r_positions))
+        r.add_get("/v5/execution/list", self.rest(self.r_executions))
         r.add_get("/v5/account/wallet-balance", self.rest(self.r_wallet))
 
     # ------------------------------------------------------------------ auth / REST --------
@@ -304,6 +314,63 @@ class Bybit(JsonVenue):
             orders = [o for o in orders if o.symbol == sym]
         return {"category": "linear", "list": [self.order_json(o) for o in reversed(orders)],
                 "nextPageCursor": ""}
+
+    def r_executions(self, p: dict[str, Any]) -> dict[str, Any]:
+        """GET /v5/execution/list: our executions, newest first. startTime/endTime (ms) bound the
+        window (only one given: a 7-day window from it; none: the last 7 days); ``cursor`` is the
+        ``nextPageCursor`` of the previous page ("" when there is no more)."""
+        if p.get("category") != "linear":
+            raise VenueError(10001, "params error: category invalid")
+        sym = p.get("symbol") or None
+        if sym is not None and sym not in self.engine.markets:
+            raise VenueError(10001, "params error: symbol invalid")
+        limit = int(p.get("limit") or 50)
+        if not 1 <= limit <= 100:
+            raise VenueError(10001, "params error: limit must be in [1, 100]")
+        week = 7 * 86_400_000
+        start = int(p["startTime"]) if p.get("startTime") else None
+        end = int(p["endTime"]) if p.get("endTime") else None
+        if start is None and end is None:
+            end = now_ms()
+        if start is None:
+            start = end - week
+        if end is None:
+            end = start + week
+        if end < start or end - start > week:
+            raise VenueError(10001, "params error: startTime/endTime window must be within 7 days")
+        oid, link = p.get("orderId") or None, p.get("orderLinkId") or None
+        cur = p.get("cursor") or ""
+        try:
+            below = int(cur) if cur else None
+        except ValueError:
+            raise VenueError(10001, "params error: cursor invalid") from None
+        et = p.get("execType") or None
+        if et not in (None, "Trade"):
+            fs = []          # funding/settlement executions are not simulated
+        else:
+            fs = [f for f in reversed(self.engine.fills)
+                  if (sym is None or f.order.symbol == sym) and start <= f.ts_ms <= end
+                  and (below is None or f.seq < below)
+                  and (oid is None or oid_str(f.order.order_id) == oid)
+                  and (link is None or f.order.extra.get("link", "") == link)]
+        page = fs[:limit]
+        nxt = str(page[-1].seq) if len(fs) > limit else ""
+        return {"nextPageCursor": nxt, "category": "linear",
+                "list": [self.execution_json(f) for f in page]}
+
+    def execution_json(self, f: Fill) -> dict[str, Any]:
+        o = f.order
+        m = self.engine.markets[o.symbol]
+        return {"symbol": o.symbol, "orderId": oid_str(o.order_id), "orderLinkId": o.extra.get("link", ""),
+                "side": o.side.capitalize(), "orderPrice": self.px(m, o.px), "orderQty": self.sz(m, o.qty),
+                "leavesQty": self.sz(m, o.leaves), "createType": "CreateByUser",
+                "orderType": o.type.capitalize(), "stopOrderType": "", "execFee": self.dec(f.fee),
+                "execId": exec_id(f), "execPrice": self.px(m, f.px), "execQty": self.sz(m, f.qty),
+                "execType": "Trade", "execValue": self.dec(m.px_dec(f.px) * m.sz_dec(f.qty) * m.mult),
+                "execTime": str(f.ts_ms), "feeCurrency": f.fee_asset, "isMaker": f.maker,
+                "feeRate": self.dec(self.engine.maker_fee if f.maker else self.engine.taker_fee, 6),
+                "tradeIv": "", "markIv": "", "markPrice": self.px(m, m.mark_px), "indexPrice": "",
+                "underlyingPrice": "", "blockTradeId": "", "closedSize": "0", "seq": f.seq}
 
     def position_json(self, sym: str) -> dict[str, Any]:
         m = self.engine.markets[sym]
@@ -584,7 +651,7 @@ class Bybit(JsonVenue):
         if fill is not None:
             self.seq += 1
             ex = {"category": "linear", "symbol": o.symbol, "closedSize": "0",
-                  "execFee": self.dec(fill.fee), "execId": secrets.token_hex(16),
+                  "execFee": self.dec(fill.fee), "execId": exec_id(fill),
                   "execPrice": self.px(m, fill.px), "execQty": self.sz(m, fill.qty), "execType": "Trade",
                   "execValue": self.dec(m.px_dec(fill.px) * m.sz_dec(fill.qty) * m.mult),
                   "feeRate": self.dec(self.engine.maker_fee if fill.maker else self.engine.taker_fee, 6),

@@ -63,6 +63,7 @@ class Okx(JsonVenue):
         r.add_post("/api/v5/trade/amend-order", self.rest(lambda p: [self.amend(p)], order=True))
         r.add_get("/api/v5/trade/order", self.rest(self.r_order))
         r.add_get("/api/v5/trade/orders-pending", self.rest(self.r_pending))
+        r.add_get("/api/v5/trade/fills", self.rest(self.r_fills))
         r.add_get("/api/v5/account/positions", self.rest(self.r_positions))
         r.add_get("/api/v5/account/balance", self.rest(self.r_balance))
 
@@ -244,6 +245,52 @@ class Okx(JsonVenue):
     def r_pending(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         sym = p.get("instId")
         return [self.order_json(o) for o in self.engine.open_orders(sym)]
+
+    BILL_BASE = 700_000_000_000
+
+    def r_fills(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        """GET /api/v5/trade/fills: our fills, newest first. ``after``/``before`` are billIds
+        (older than / newer than), ``begin``/``end`` fill timestamps (ms), ``limit`` <= 100.
+        ``tradeId`` equals the ``tradeId`` of the orders-channel push of the same fill."""
+        it = p.get("instType")
+        if it not in (None, "", "SWAP"):
+            raise VenueError("51000", "Parameter instType error", 200)
+        sym = p.get("instId") or None
+        if sym is not None:
+            self.inst(p)
+
+        def num(name: str) -> int | None:
+            v = p.get(name)
+            if v in (None, ""):
+                return None
+            try:
+                return int(v)
+            except ValueError:
+                raise VenueError("51000", f"Parameter {name} error", 200) from None
+        limit = num("limit") or 100
+        if not 1 <= limit <= 100:
+            raise VenueError("51000", "Parameter limit error", 200)
+        after, before, begin, end, oid = num("after"), num("before"), num("begin"), num("end"), num("ordId")
+        fs = [f for f in self.engine.fills
+              if (sym is None or f.order.symbol == sym) and (oid is None or f.order.order_id == oid)
+              and (begin is None or f.ts_ms >= begin) and (end is None or f.ts_ms <= end)
+              and (after is None or self.BILL_BASE + f.seq < after)
+              and (before is None or self.BILL_BASE + f.seq > before)]
+        # newest first; "before" pages towards newer records, starting next to the cursor
+        page = fs[:limit][::-1] if before is not None and after is None else fs[::-1][:limit]
+        return [self.fill_json(f) for f in page]
+
+    def fill_json(self, f: Fill) -> dict[str, Any]:
+        o = f.order
+        m = self.engine.markets[o.symbol]
+        return {"instType": "SWAP", "instId": o.symbol, "tradeId": str(f.trade_id),
+                "ordId": str(o.order_id), "clOrdId": o.extra.get("cl", ""),
+                "billId": str(self.BILL_BASE + f.seq), "subType": "1" if o.side == "BUY" else "2",
+                "tag": "", "fillPx": self.px(m, f.px), "fillSz": self.sz(m, f.qty), "fillIdxPx": "",
+                "fillPnl": self.dec(f.realized_pnl), "fillPxVol": "", "fillPxUsd": "", "fillMarkVol": "",
+                "fillFwdPx": "", "fillMarkPx": self.px(m, m.mark_px), "side": o.side.lower(),
+                "posSide": "net", "execType": "M" if f.maker else "T", "feeCcy": f.fee_asset,
+                "fee": self.dec(-f.fee), "ts": str(f.ts_ms), "fillTime": str(f.ts_ms)}
 
     def position_json(self, sym: str) -> dict[str, Any]:
         m = self.engine.markets[sym]
