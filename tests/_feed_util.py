@@ -73,29 +73,3 @@ def same_levels(got: list[tuple[str, str]], want: list[tuple[str, str]]) -> bool
     return len(got) == len(want) and all(Decimal(a) == Decimal(c) and Decimal(b) == Decimal(d)
                                          for (a, b), (c, d) in zip(got, want))
 
-
-def patch_sim_depth_flush() -> bool:
-    """Work around a simulator bug reported to its owner (/tmp/team/REQUEST_from_feeds_to_sim.md):
-    ``VenueServer._market_loop_inner`` keys its depth-flush deadlines by interval only, so only the
-    first symbol of a venue ever flushes interval depth diffs. Re-keys them per market. Retires
-    itself: once the simulator's own code no longer has the shared key, nothing is patched.
-    Returns True when the patch was applied."""
-    import inspect
-    import textwrap
-
-    import engine.sim.server as srv
-
-    fn = srv.VenueServer._market_loop_inner
-    if getattr(fn, "_feeds_patched", False):
-        return True
-    src = textwrap.dedent(inspect.getsource(fn))
-    if "depth_next.get(t.interval_ms, 0.0)" not in src:
-        return False
-    src = src.replace("depth_next.get(t.interval_ms, 0.0)", "depth_next.get((id(m), t.interval_ms), 0.0)")
-    src = src.replace("depth_next[t.interval_ms] =", "depth_next[(id(m), t.interval_ms)] =")
-    src = src.replace("depth_next: dict[int, float] = {}", "depth_next: dict = {}")
-    ns: dict[str, Any] = {}
-    exec(compile(src, inspect.getsourcefile(fn) or "sim", "exec"), srv.__dict__, ns)
-    ns["_market_loop_inner"]._feeds_patched = True
-    srv.VenueServer._market_loop_inner = ns["_market_loop_inner"]
-    return True

@@ -17,10 +17,7 @@ from engine.sim.config import SimConfig, SymbolSpec, VenueSpec
 from engine.sim.server import SimExchange
 from engine.sim.venues import VENUE_CLASSES
 
-from _feed_util import build_pipeline, patch_sim_depth_flush, same_levels
-
-# simulator bug workaround (see _feed_util.patch_sim_depth_flush); a no-op once the sim is fixed
-patch_sim_depth_flush()
+from _feed_util import build_pipeline, same_levels
 
 ALL = ("binance_spot", "binance_usdm", "bybit", "okx", "bitget")
 CATEGORY = {"bybit": "linear", "bitget": "USDT-FUTURES", "okx": ""}
