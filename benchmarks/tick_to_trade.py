@@ -72,6 +72,7 @@ def bot_commands() -> dict[str, list[str]]:
         "engine-cy": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy"],
         "engine-py": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "py"],
         "engine-cy-warm": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy", "--warm-ms", "1"],
+        "engine-cy-pyspin": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy", "--busy-poll-mode", "py"],
         "plain": [PY, str(b / "plain_bot.py")],
         "fast-py": [PY, str(b / "fast_py_bot.py")],
         "echo": [PY, str(b / "echo_bot.py")],
@@ -433,9 +434,12 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
     internal = {}
     for line in reversed(out.decode(errors="replace").splitlines()):
         if line.startswith("{"):
-            lat = json.loads(line).get("latency", {}).get("tick_to_trade")
+            stages = json.loads(line).get("latency", {})
+            lat = stages.get("tick_to_trade")
             if lat:  # the engine's own stamp: frame read -> order bytes written, inside the bot
-                internal = {"in_bot_p50_us": round(lat["p50"] / 1000, 1), "in_bot_p99_us": round(lat["p99"] / 1000, 1)}
+                internal = {"in_bot_p50_us": round(lat["p50"] / 1000, 1), "in_bot_p99_us": round(lat["p99"] / 1000, 1),
+                            "in_bot_stage_p50_us": {k: round(v["p50"] / 1000, 2) for k, v in stages.items()
+                                                    if v.get("count")}}
             break
     s = sorted(ex.samples)
     expected = quotes // every

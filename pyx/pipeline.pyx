@@ -575,3 +575,165 @@ cdef class HotListener(WSListener):
             p.st.frames += 1
             p.st.cold += 1
             self.handler.on_cold_frame(self.conn_id, frame.get_payload_as_bytes(), ENG_ERR_UNSUPPORTED, -1, t_in)
+
+
+# ---- compiled busy-poll ----------------------------------------------------------------------------
+
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    int poll(pollfd* fds, unsigned long nfds, int timeout)
+    enum:
+        POLLIN
+        POLLERR
+        POLLHUP
+        POLLNVAL
+
+cdef extern from "<sys/socket.h>" nogil:
+    ssize_t recv(int fd, void* buf, size_t n, int flags)
+    enum:
+        MSG_DONTWAIT
+
+from libc.errno cimport errno, EAGAIN, EINTR
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_SIMPLE
+
+cdef enum:
+    _SPIN_MAX_CONNS = 16
+
+
+@cython.final
+cdef class BusySpin:
+    """Opt-in compiled busy-poll of hot connections: the event loop never sleeps in epoll, and
+    frames are read and run without a loop iteration per spin.
+
+    One round (a ``loop.call_soon`` callback) spins in C for up to ``budget_us``: ``poll()`` with a
+    zero timeout on the sockets of ``transports`` (picows WSTransports); when a plain-TCP socket is
+    readable it ``recv(MSG_DONTWAIT)``s straight into picows's read buffer and calls the protocol's
+    ``buffer_updated``, so the listener (e.g. the compiled ``HotListener``) runs the frame and writes
+    the order inside that same call, with no epoll wake-up and no Python callback per spin. After
+    the budget (or at once when a TLS socket is readable, or on EOF/error, which uvloop then reads
+    itself) the round ends and re-schedules itself with ``call_soon``: timers, other connections
+    and TLS reads run in between, each round costs one zero-timeout epoll of the loop.
+
+    Costs one core at 100 %: use it only on a pinned, dedicated core (docs/operations.md). Stop it
+    with ``stop()``; closed transports are dropped from the poll set by themselves.
+    """
+    cdef object loop
+    cdef object _run_cb
+    cdef list _trs                    # WSTransport per slot
+    cdef list _protos                 # picows protocol per slot (direct reads), None for TLS
+    cdef pollfd _fds[_SPIN_MAX_CONNS]
+    cdef int _n
+    cdef bint _on
+    cdef readonly int64_t budget_ns
+    cdef readonly uint64_t rounds     # loop callbacks run
+    cdef readonly uint64_t polls      # poll() calls
+    cdef readonly uint64_t reads      # recv() calls that returned data
+    cdef readonly uint64_t handoffs   # rounds ended early to let the loop read (TLS, EOF, error)
+
+    def __cinit__(self, loop, transports, double budget_us=100.0):
+        cdef WSTransport tr
+        if budget_us <= 0:
+            raise ValueError("budget_us must be > 0")
+        trs = list(transports)
+        if not trs or len(trs) > _SPIN_MAX_CONNS:
+            raise ValueError(f"1..{_SPIN_MAX_CONNS} transports")
+        self.loop = loop
+        self.budget_ns = <int64_t>(budget_us * 1000.0)
+        self._trs = []
+        self._protos = []
+        self._n = 0
+        for t in trs:
+            if not isinstance(t, WSTransport):
+                raise TypeError("transports must be picows WSTransport objects")
+            tr = <WSTransport>t
+            if tr._socket < 0:
+                raise ValueError("transport has no socket")
+            proto = None
+            if not tr.is_secure:              # TLS: only readiness is polled, the loop decrypts
+                proto = tr.underlying_transport.get_protocol()
+                if not (hasattr(proto, "get_buffer") and hasattr(proto, "buffer_updated")):
+                    raise TypeError("transport's protocol is not a buffered picows protocol")
+            self._fds[self._n].fd = tr._socket
+            self._fds[self._n].events = POLLIN
+            self._fds[self._n].revents = 0
+            self._trs.append(tr)
+            self._protos.append(proto)
+            self._n += 1
+        self._run_cb = self._round
+
+    def start(self):
+        if not self._on:
+            self._on = True
+            self.loop.call_soon(self._run_cb)
+
+    def stop(self):
+        self._on = False
+
+    @property
+    def running(self):
+        return self._on
+
+    @property
+    def stats(self):
+        return {"rounds": self.rounds, "polls": self.polls, "reads": self.reads, "handoffs": self.handoffs}
+
+    cdef int _read(self, int i) except -1:
+        """One non-blocking read of slot ``i`` into picows's buffer. Returns 1 data, 0 nothing,
+        -2 hand the socket to the loop (EOF/error: uvloop sees the same condition and closes)."""
+        cdef Py_buffer view
+        cdef ssize_t r
+        cdef int err
+        proto = self._protos[i]
+        mv = proto.get_buffer(-1)
+        PyObject_GetBuffer(mv, &view, PyBUF_WRITABLE)
+        try:
+            with nogil:
+                r = recv(self._fds[i].fd, view.buf, <size_t>view.len, MSG_DONTWAIT)
+                err = errno
+        finally:
+            PyBuffer_Release(&view)
+        if r > 0:
+            self.reads += 1
+            proto.buffer_updated(r)
+            return 1
+        if r < 0 and (err == EAGAIN or err == EINTR):   # EWOULDBLOCK == EAGAIN on Linux
+            return 0
+        self._fds[i].fd = -1                  # EOF or error: the loop's own read handles it
+        return -2
+
+    def _round(self):
+        cdef int64_t deadline
+        cdef int i, r, k
+        cdef bint handoff = False
+        cdef WSTransport tr
+        if not self._on:
+            return
+        self.rounds += 1
+        for i in range(self._n):              # drop closed connections
+            tr = <WSTransport>self._trs[i]
+            if tr.is_disconnected:
+                self._fds[i].fd = -1
+        deadline = eng_now_ns() + self.budget_ns
+        while self._on and not handoff:
+            with nogil:
+                r = poll(self._fds, <unsigned long>self._n, 0)
+            self.polls += 1
+            if r > 0:
+                for i in range(self._n):
+                    if self._fds[i].fd < 0 or self._fds[i].revents == 0:
+                        continue
+                    if self._protos[i] is None or (self._fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)):
+                        handoff = True        # TLS or a closing socket: let the loop read it now
+                        continue
+                    k = self._read(i)
+                    if k == -2:
+                        handoff = True
+            if eng_now_ns() >= deadline:
+                break
+        if handoff:
+            self.handoffs += 1
+        if self._on:
+            self.loop.call_soon(self._run_cb)

@@ -525,3 +525,91 @@ def test_shell_driven_hooks_send_at_once_when_attached():
     bare = Requote(ctx)
     bare.deliver_fill(0, 1, 6_500_000, 1, apply=False)
     assert len(bare.drain_intents()) == 1
+
+
+def _ws_thread_server(frames: list[bytes], gap_s: float):
+    """A plain-socket WebSocket server on its own thread (so it sends while the loop's thread is
+    inside a BusySpin round): accepts one client, upgrades, sends ``frames`` ``gap_s`` apart, closes."""
+    import base64
+    import hashlib
+    import socket
+    import threading
+    import time
+
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    port = ls.getsockname()[1]
+
+    def serve():
+        cs, _ = ls.accept()
+        req = b""
+        while b"\r\n\r\n" not in req:
+            req += cs.recv(4096)
+        key = [ln.split(b":", 1)[1].strip() for ln in req.split(b"\r\n") if ln.lower().startswith(b"sec-websocket-key")][0]
+        acc = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        cs.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   b"Sec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+        for f in frames:
+            time.sleep(gap_s)
+            cs.sendall(bytes((0x81, len(f))) + f)
+        time.sleep(gap_s)
+        cs.close()
+        ls.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    return port, th
+
+
+async def test_busy_spin_reads_frames_inline_and_survives_close(probe_mod):
+    from picows import WSListener, ws_connect
+
+    from engine.pipeline import BusySpin
+
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+    s.emit_per_quote = 1
+    osrv, oport, got = await _order_server()
+    otr, _ = await ws_connect(WSListener, f"ws://127.0.0.1:{oport}/ws-api")
+    p.set_order_transport(SPOT, otr)
+    frames = [quote_frame(u=200 + i) for i in range(6)]
+    port, th = _ws_thread_server(frames, 0.004)
+    h = Handler()
+    mtr, _ = await ws_connect(lambda: p.listener(7, SPOT, h), f"ws://127.0.0.1:{port}/ws")
+    loop = asyncio.get_running_loop()
+    # 20 ms rounds: frames arriving inside a round are read by the spin itself, not by uvloop
+    spin = BusySpin(loop, [mtr, otr], budget_us=20_000)
+    spin.start()
+    assert spin.running
+    timers = []
+    loop.call_later(0.001, timers.append, 1)        # the loop still runs timers between rounds
+    for _ in range(300):
+        if ("down", 7) in h.events and len(got) >= 6:
+            break
+        await asyncio.sleep(0.005)
+    spin.stop()
+    await asyncio.sleep(0.03)
+    assert not spin.running
+    sent = p.drain_sent()
+    assert [x["px"] for x in sent] == [6_500_000] * 6 and all(x["conn_id"] == 7 for x in sent)
+    assert len(got) == 6 and all(json.loads(g)["method"] == "order.place" for g in got)
+    st = spin.stats
+    assert st["reads"] >= 1 and st["polls"] > st["reads"] and st["rounds"] >= 1, st
+    assert ("down", 7) in h.events and h.cold == [] and timers == [1]
+    th.join(1)
+    otr.disconnect()
+    await otr.wait_disconnected()
+    osrv.close()
+    await osrv.wait_closed()
+
+
+async def test_busy_spin_validates_arguments():
+    from engine.pipeline import BusySpin
+
+    loop = asyncio.get_running_loop()
+    with pytest.raises(ValueError):
+        BusySpin(loop, [], budget_us=10)
+    with pytest.raises(TypeError):
+        BusySpin(loop, [object()], budget_us=10)
+    with pytest.raises(ValueError):
+        BusySpin(loop, [object()], budget_us=0)

@@ -4,7 +4,9 @@
 The market-data connection is a picows connection whose listener is the compiled pipeline's
 (decode -> strategy hook -> risk -> encode+sign -> send on the open WS-API connection, one call per frame);
 the strategy is bots/bench (compiled ``--strategy cy`` or PyStrategy ``--strategy py``). Orders written are
-drained every 5 ms into a counter (what the router does in a full bot). ``--busy-poll`` spins the loop.
+drained every 5 ms into a counter (what the router does in a full bot). ``--busy-poll`` spins instead of
+sleeping in epoll: by default with the compiled ``engine.pipeline.BusySpin`` (``--busy-poll-mode py``: the
+Python ``call_soon`` spinner of ``engine.bot.BusyPoller``).
 Point it at any Binance-compatible endpoint with ``--ws-url --ws-api-url --rest-url``; keys from
 ``HOTPATH_BINANCE_SPOT_API_KEY`` / ``HOTPATH_BINANCE_SPOT_SECRET``.
 """
@@ -31,7 +33,7 @@ async def run(args: argparse.Namespace) -> dict:
     from engine.codec import Decoder
     from engine.instruments import Instrument, Venue
     from engine.orders import OrderEncoder, make_session_tag
-    from engine.pipeline import Pipeline
+    from engine.pipeline import BusySpin, Pipeline
     from engine.risk import RiskGate
     from engine.strategy import Context
 
@@ -104,24 +106,15 @@ async def run(args: argparse.Namespace) -> dict:
         loop.call_later(args.warm_ms / 1000.0, warm_up)
 
     loop.call_later(0.005, drain)
-    warm = {"kind": "new", "inst": 0, "side": "buy", "ord_type": "limit", "tif": "ioc", "px": 1, "sz": inst.lot_units,
-            "client_id": 1}
-
-    def warm_up() -> None:  # encode+sign a dummy order (dropped) so the rarely taken order path stays cached
-        t = ctx.top(0)
-        if t["valid"] and t["bid_px"]:
-            warm["px"] = t["bid_px"]
-            enc.encode_py(warm, int(time.time() * 1000))
-        if not stop.is_set():
-            loop.call_later(args.warm_ms / 1000.0, warm_up)
-
-    if args.warm_ms > 0:
-        loop.call_later(args.warm_ms / 1000.0, warm_up)
     gc.collect()
     gc.freeze()
     poller = None
-    if args.busy_poll:
-        poller = BusyPoller(loop)
+    if args.busy_poll and args.busy_poll_mode == "c":
+        # compiled spin: poll()+recv() of the market and order sockets in C, frames run inline
+        poller = BusySpin(loop, [md_tr, order_tr], budget_us=args.spin_budget_us)
+        poller.start()
+    elif args.busy_poll:
+        poller = BusyPoller(loop)   # the loop spins through a Python call_soon callback
         poller.start()
     await stop.wait()
     if poller is not None:
@@ -130,7 +123,8 @@ async def run(args: argparse.Namespace) -> dict:
     rejects = pipe.drain_rejects()
     md_tr.disconnect()
     order_tr.disconnect()
-    return {"orders": sent[0], "acks": acks[0], "cold": cold.n, "rejects": len(rejects),
+    spin = poller.stats if isinstance(poller, BusySpin) else None
+    return {"orders": sent[0], "acks": acks[0], "cold": cold.n, "rejects": len(rejects), "spin": spin,
             "stats": pipe.stats, "latency": {k: {"p50": v["p50"], "p99": v["p99"], "count": v["count"]}
                                              for k, v in pipe.latency.summary().items()}}
 
@@ -145,7 +139,12 @@ def main() -> None:
     p.add_argument("--symbol", default="BTCUSDT")
     p.add_argument("--tick-size", default="0.01")
     p.add_argument("--lot-size", default="0.00001")
-    p.add_argument("--busy-poll", action="store_true", help="spin the loop instead of sleeping in epoll")
+    p.add_argument("--busy-poll", action="store_true", help="spin instead of sleeping in epoll (burns a core)")
+    p.add_argument("--busy-poll-mode", choices=("c", "py"), default="c",
+                   help="c: engine.pipeline.BusySpin (poll+recv in C, frames run inline; default); "
+                        "py: engine.bot.BusyPoller (a call_soon callback per spin)")
+    p.add_argument("--spin-budget-us", type=float, default=100.0,
+                   help="c mode: µs per spin round before yielding to the event loop (timers, other I/O)")
     p.add_argument("--no-uvloop", action="store_true")
     p.add_argument("--warm-ms", type=float, default=0.0,
                    help="encode+sign a dummy order every N ms to keep the order path cached (0 = off)")
