@@ -991,160 +991,50 @@ def record_from_cli(args: Any) -> int:
     return run_coro(go(), cfg.runtime.uvloop)
 
 
-class ReplayMatcher:
-    """Fill model for offline replays: orders reach the "venue" ``latency_ns`` after the frame that triggered
-    them (recorded time); IOC/FOK/market orders take the top of the replayed book (size-limited), GTC and
-    post-only orders rest and fill completely at their price when the replayed top trades through it. Fills go
-    through ``pipeline.fill`` (Context position + the strategy's on_fill), so the strategy sees them exactly
-    as live. A simple touch/trade-through model: no queue position, no partial maker fills."""
-
-    def __init__(self, bot: "Bot", latency_ns: int, taker_fee: float = 0.0005, maker_fee: float = 0.0002) -> None:
-        self.bot, self.latency_ns = bot, latency_ns
-        self.taker_fee, self.maker_fee = taker_fee, maker_fee
-        self.inflight: list[tuple[int, dict[str, Any]]] = []
-        self.resting: dict[int, dict[str, Any]] = {}
-        self.orders = self.fills = self.expired = self.rejected = 0
-        self.volume_quote = 0.0
-
-    def step(self, now_ns: int) -> None:
-        p = self.bot.pipeline
-        for d in p.drain_pending():
-            self.inflight.append((now_ns + self.latency_ns, d))
-        if self.inflight:
-            due = [d for t, d in self.inflight if t <= now_ns]
-            self.inflight = [(t, d) for t, d in self.inflight if t > now_ns]
-            for d in due:
-                self._arrive(d, now_ns)
-        if self.resting:
-            self._trade_through(now_ns)
-
-    def _top(self, inst: int) -> dict[str, Any]:
-        return self.bot.ctx.top(inst)
-
-    def _fill(self, o: dict[str, Any], px: int, sz: int, maker: bool, now_ns: int) -> None:
-        ins = self.bot.table.by_id[o["inst"]]
-        notional = px * 10.0 ** -ins.px_exp * sz * 10.0 ** -ins.sz_exp * ins.contract_mult
-        fee = notional * (self.maker_fee if maker else self.taker_fee)
-        self.fills += 1
-        self.volume_quote += notional
-        self.bot.pipeline.fill(o["inst"], o["side"], px, sz, fee, o["client_id"], maker, True, now_ns)
-
-    def _arrive(self, d: dict[str, Any], now_ns: int) -> None:
-        kind = d["kind"]
-        if kind == 2:      # cancel
-            self.resting.pop(d["target_id"], None)
-        elif kind == 4:    # cancel all of an instrument
-            for cid in [c for c, o in self.resting.items() if o["inst"] == d["inst"]]:
-                del self.resting[cid]
-        elif kind == 3:    # amend
-            o = self.resting.get(d["target_id"])
-            if o is not None:
-                o["px"], o["sz"] = d["px"] or o["px"], d["sz"] or o["sz"]
-        elif kind == 1:
-            self.orders += 1
-            self._new(d, now_ns)
-        self._publish_open()
-
-    def _new(self, d: dict[str, Any], now_ns: int) -> None:
-        t = self._top(d["inst"])
-        if not t["valid"]:
-            self.rejected += 1
-            return
-        buy = d["side"] == 1
-        touch_px, touch_sz = (t["ask_px"], t["ask_sz"]) if buy else (t["bid_px"], t["bid_sz"])
-        crosses = d["ord_type"] == 2 or (touch_px > 0 and (d["px"] >= touch_px if buy else d["px"] <= touch_px))
-        taker = d["ord_type"] == 2 or d["tif"] in (2, 3)  # market, IOC, FOK
-        if d["tif"] == 4 and crosses:                      # post-only that would take: rejected by the venue
-            self.rejected += 1
-            return
-        if crosses and touch_sz > 0:
-            sz = min(d["sz"], touch_sz)
-            if d["tif"] == 3 and sz < d["sz"]:             # FOK not fully fillable
-                self.expired += 1
-                return
-            self._fill(d, touch_px, sz, False, now_ns)
-            if sz < d["sz"] and not taker:
-                r = dict(d)
-                r["sz"] = d["sz"] - sz
-                self.resting[d["client_id"]] = r
-            elif sz < d["sz"]:
-                self.expired += 1
-            return
-        if taker:
-            self.expired += 1
-            return
-        self.resting[d["client_id"]] = dict(d)
-
-    def _trade_through(self, now_ns: int) -> None:
-        done = []
-        for cid, o in self.resting.items():
-            t = self._top(o["inst"])
-            if not t["valid"]:
-                continue
-            if (o["side"] == 1 and 0 < t["ask_px"] < o["px"]) or (o["side"] == -1 and t["bid_px"] > o["px"] > 0):
-                done.append(cid)
-        for cid in done:
-            o = self.resting.pop(cid)
-            self._fill(o, o["px"], o["sz"], True, now_ns)
-        if done:
-            self._publish_open()
-
-    def _publish_open(self) -> None:
-        for inst in self.bot.table:
-            mine = [o for o in self.resting.values() if o["inst"] == inst.id]
-            self.bot.ctx.set_open_orders(inst.id, len(mine), sum(o["sz"] for o in mine if o["side"] == 1),
-                                         sum(o["sz"] for o in mine if o["side"] == -1))
-
-
-class _ReplayFeed:
-    """Pipeline proxy for recorder.replay_into: runs the fill model after every frame, at its recorded time."""
-
-    def __init__(self, pipeline: Any, matcher: ReplayMatcher) -> None:
-        self.pipeline, self.matcher = pipeline, matcher
-
-    def feed(self, conn_id: int, venue: int, frame: bytes, recv_ns: int = 0) -> int:
-        rc = self.pipeline.feed(conn_id, venue, frame, recv_ns)
-        self.matcher.step(recv_ns)
-        return rc
-
-
 def replay_from_cli(args: Any) -> int:
-    """Replay a recording through the same decoders, books, strategy and risk gate, with a fill model and a
-    fixed order latency; print orders, fills, PnL and the latency table."""
-    from engine.recorder import replay_into
+    """Replay a recording through the same decoders, books, strategy and risk gate, against the simulated
+    exchange's matching engine driven by the recorded book (engine.replay), with a fixed or measured order
+    latency; print the fills, positions, PnL and latency."""
+    from engine.replay import LatencyModel, replay
     from engine.report import format_table
 
     if not Path(args.recording).is_file():
         raise ConfigError(f"recording {args.recording} does not exist")
+    if args.latency_from and args.latency_us is not None:
+        raise ConfigError("give either --latency-us or --latency-from, not both")
+    if args.latency_from:
+        stages = [s.strip() for s in args.latency_stage.split(",") if s.strip()]
+        try:
+            latency = LatencyModel.from_report(args.latency_from, stages, seed=args.seed)
+        except ValueError as exc:
+            raise ConfigError(f"--latency-from: {exc}") from None
+    else:
+        latency = LatencyModel.fixed(int((100.0 if args.latency_us is None else args.latency_us) * 1000))
     cfg = _load_bot_config(args.bot or str(Path(args.config).parent), args.config)
     for v in cfg.venues.values():
         v.preset = "sim"    # no live credentials or endpoints are used by a replay
     bot = Bot(cfg, sim=_NoSim())
     bot._build_core()
-    books = {(int(b.inst.venue), b.inst.symbol): b for b in bot.books.values()}
-    matcher = ReplayMatcher(bot, int(args.latency_us * 1000))
     try:
-        stats = replay_into(_ReplayFeed(bot.pipeline, matcher), args.recording, books)
+        res = replay(bot, args.recording, latency, mirror_depth=args.depth)
     except (ValueError, KeyError) as exc:  # data that does not fit the configured instruments
         raise ConfigError(f"replay of {args.recording}: {exc}") from None
-    matcher.step(1 << 62)                   # everything still in flight arrives
-    rejects: dict[str, int] = {}
-    for r in bot.pipeline.drain_rejects():
-        rejects[r["reason_name"]] = rejects.get(r["reason_name"], 0) + 1
-    pnl = 0.0
-    for inst in bot.table:
-        pos = bot.ctx.position(inst.id)
-        t = bot.ctx.top(inst.id)
-        pnl += pos["realised_pnl"]
-        if pos["sz"] and t["bid_px"] and t["ask_px"]:
-            mid = (t["bid_px"] + t["ask_px"]) / 2 * 10.0 ** -inst.px_exp
-            pnl += pos["sz"] * 10.0 ** -inst.sz_exp * (mid - pos["avg_px"]) * inst.contract_mult
-    print(f"replayed {stats.frames} frames ({stats.hot} on the hot path, {stats.snapshots} snapshots, "
-          f"{stats.replayed} re-fed after a snapshot, {stats.stale} stale, errors {stats.errors or {}}); "
-          f"strategy orders {matcher.orders}, fills {matcher.fills}, expired {matcher.expired}, "
-          f"venue rejects {matcher.rejected}, risk rejects {rejects or 0}, resting {len(matcher.resting)}")
-    print(f"fill model: order latency {args.latency_us:g} us, taker {matcher.taker_fee:g} / maker "
-          f"{matcher.maker_fee:g}; traded {matcher.volume_quote:,.2f} quote, PnL {pnl:+,.4f} (after fees, at mid)")
+    st, sim = res.stats, res.sim.stats
+    maker = sum(1 for f in sim.fills if f.maker)
+    print(f"replayed {st.frames} frames ({st.hot} on the hot path, {st.snapshots} snapshots, "
+          f"{st.replayed} re-fed after a snapshot, {st.stale} stale, errors {st.errors or {}}); "
+          f"strategy orders {sim.orders}, cancels {sim.cancels}, fills {len(sim.fills)} ({maker} maker), "
+          f"expired {sim.expired}, venue rejects {sim.venue_rejects or 0}, risk rejects {res.risk_rejects or 0}")
+    print(f"matching: engine.sim on the recorded book (queue behind displayed size, recorded trades, "
+          f"trade-through); {latency.describe()}")
+    if args.fills:
+        for f in sim.fills:
+            print(f"fill t={f.t_ns} {f.symbol} {'buy' if f.side > 0 else 'sell'} {f.sz} @ {f.px} "
+                  f"{'maker' if f.maker else 'taker'} fee {f.fee:.6f} cid {f.client_id}")
+    for name, p in res.positions.items():
+        print(f"position {name}: {p['sz']} avg {p['avg_px']:.8g} realised {p['realised']:+.6f} "
+              f"fees {p['fees']:.6f} pnl {p['pnl']:+.6f} open {p['open_orders']}")
+    print(f"PnL {res.pnl:+,.6f} (after fees, open positions at the last mid)")
     print(format_table(bot.pipeline.latency.summary(), "per-stage latency (µs)"))
     return 0
 

@@ -48,6 +48,16 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return v
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -120,14 +130,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     rp = sub.add_parser("replay", help="replay a recording through the adapters, books and strategy",
                         description="Feed a recording through the same decoders, books, strategy and risk gate as live "
-                                    "trading; orders are filled by a touch/trade-through model against the replayed "
-                                    "book after --latency-us; prints orders, fills, PnL and the latency table.")
-    rp.add_argument("recording", metavar="FILE", help="recording written by hotpath record")
+                                    "trading; orders go to the simulated exchange's matching engine (queue position "
+                                    "behind displayed size, trades, trade-through; engine/sim/README.md) whose book is "
+                                    "the recorded book, each order arriving after a latency drawn from a fixed value "
+                                    "or a saved histogram; prints fills, positions, PnL and the latency table.")
+    rp.add_argument("recording", metavar="FILE", help="recording written by hotpath record (or converted from fixture .jsonl)")
     rp.add_argument("--config", required=True, metavar="FILE", help="bot config (strategy, instruments, risk)")
     rp.add_argument("--bot", default=None, metavar="BOT", help="bot directory if not the config's own")
-    rp.add_argument("--latency-us", type=float, default=100.0, metavar="US",
-                    help="order latency of the fill model: an order reaches the book this long after the frame "
-                         "that triggered it, in recorded time (default 100; use your measured ack p50)")
+    rp.add_argument("--latency-us", type=_nonneg_float, default=None, metavar="US",
+                    help="fixed order latency: an order reaches the matching engine this long after the frame "
+                         "that triggered it, in recorded time (default 100)")
+    rp.add_argument("--latency-from", default=None, metavar="REPORT.json",
+                    help="draw each order's latency from the histograms a bot's report saved (the .json next to "
+                         "its HTML/PNG); deterministic for --seed")
+    rp.add_argument("--latency-stage", default="ack", metavar="STAGES",
+                    help="stage(s) of --latency-from to draw from, comma list summed (default ack: order sent -> "
+                         "venue reply; e.g. tick_to_trade,ack)")
+    rp.add_argument("--seed", type=int, default=7, help="seed of the latency draws (default 7)")
+    rp.add_argument("--depth", type=_positive_int, default=100, metavar="N",
+                    help="recorded levels per side mirrored into the matching engine (default 100)")
+    rp.add_argument("--fills", action="store_true", help="print every fill")
 
     b = sub.add_parser("bench", help="headline tick-to-trade benchmark (engine vs. plain Python baselines)",
                        add_help=False,

@@ -145,7 +145,9 @@ def write_report(
     name: str = "latency",
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<name>-<UTC time>.html`` and ``.png`` (per-stage distributions and tick-to-trade over
-    time, matplotlib Agg backend). Returns (html_path, png_path)."""
+    time, matplotlib Agg backend), plus ``.json`` with every stage's histogram buckets
+    (:func:`write_histograms_json`; ``hotpath replay --latency-from`` samples order latencies from it).
+    Returns (html_path, png_path)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -223,7 +225,56 @@ padding:3px 8px;text-align:right}}th{{background:#f4f4f4}}</style></head><body>
 """
     html_path = base.with_suffix(".html")
     html_path.write_text(doc)
+    write_histograms_json(recorder, base.with_suffix(".json"), meta)
     return html_path, png
+
+
+# ---------------------------------------------------------------------------------------------- saved histograms
+
+HIST_FORMAT = "hotpath-latency-histograms/1"
+
+
+def write_histograms_json(recorder: Any, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Save every non-empty stage of ``recorder`` (an engine.latency.LatencyRecorder) as JSON:
+    ``{"format", "meta", "stages": {stage: {"summary": {...ns}, "buckets": [[lo_ns, hi_ns, count], ...]}}}``.
+    Buckets are the histogram's own (log-linear, <= 1/64 wide), so the distribution is kept exactly to
+    bucket resolution."""
+    import orjson
+
+    summary = recorder.summary()
+    stages = {}
+    for st in _ordered(summary):
+        if not summary[st]["count"]:
+            continue
+        stages[st] = {"summary": summary[st],
+                      "buckets": [[int(lo), int(hi), int(c)] for lo, hi, c in recorder.histogram(st).buckets()]}
+    doc = {"format": HIST_FORMAT, "meta": {str(k): str(v) for k, v in (meta or {}).items()}, "stages": stages}
+    out = Path(path)
+    out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    return out
+
+
+def load_histograms_json(path: str | Path) -> dict[str, list[tuple[int, int, int]]]:
+    """Stage -> buckets ``[(lo_ns, hi_ns, count)]`` from :func:`write_histograms_json` output. Raises
+    ValueError with a one-line reason for anything else (wrong format, negative or inverted buckets)."""
+    import orjson
+
+    try:
+        doc = orjson.loads(Path(path).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a latency histogram file ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != HIST_FORMAT or not isinstance(doc.get("stages"), dict):
+        raise ValueError(f"{path}: not a latency histogram file (expected format {HIST_FORMAT!r})")
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for st, d in doc["stages"].items():
+        try:
+            b = [(int(lo), int(hi), int(c)) for lo, hi, c in d["buckets"]]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{path}: stage {st!r} has malformed buckets") from None
+        if any(lo < 0 or hi < lo or c < 0 for lo, hi, c in b):
+            raise ValueError(f"{path}: stage {st!r} has negative or inverted buckets")
+        out[st] = sorted(b)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- Prometheus
