@@ -793,7 +793,7 @@ class Bot:
                                       "ticks": c.ticks, "orders": c.orders_sent, "fills": c.fills,
                                       "busy_poll": self.busy_poll, "cpu": self.cpu}, name=self.cfg.name)
             self.report_paths = (html, png)
-            out(f"report: {html} ({png.name})")
+            out(f"report: {html} ({png.name}, histograms {html.with_suffix('.json').name})")
 
     async def __aenter__(self) -> "Bot":
         await self.start()

@@ -228,3 +228,38 @@ def test_docs_strategy_examples_compile_and_agree(tmp_path):
         s.deliver_quote(0, 500010, 1, 500020, 1)
         out.append([(i["side"], i["px"], i["sz"], i["tif"]) for i in s.drain_intents()])
     assert out[0] == out[1] == [(BUY, 500020, 10, IOC)]
+
+
+async def test_spread_one_hook_reads_binance_and_okx_books_through_the_real_feeds():
+    """The spread bot in-process against the sim: both books are built by FeedManager from the sim's real
+    Binance USD-M and OKX streams (adapters, picows, decoder, book sync), and one nogil hook call emits both
+    legs: each pair of orders written carries the same trigger receive stamp, one on each venue."""
+    import asyncio
+
+    from engine.bot import Bot, BotOptions, demo_config
+    from engine.feed import FeedManager
+
+    cfg = demo_config("spread")
+    bot = Bot(cfg, options=BotOptions(report=False, print_fn=lambda s: None))
+    sent: list[dict] = []
+    await bot.start()
+    orig = bot._register_sent
+    bot._register_sent = lambda recs: (sent.extend(recs), orig(recs))
+    try:
+        assert isinstance(bot.feeds, FeedManager)
+        for _ in range(300):
+            by_t: dict[int, set] = {}
+            for d in sent:
+                if d["kind"] == 1:
+                    by_t.setdefault(d["t_recv"], set()).add((d["venue"], d["inst"], d["side"]))
+            pairs = [v for v in by_t.values() if {x[0] for x in v} == {2, 4}]
+            if pairs and bot.sim.fills("binance_usdm") and bot.sim.fills("okx"):
+                break
+            await asyncio.sleep(0.05)
+        assert bot.ctx.top(0)["valid"] and bot.ctx.top(1)["valid"]
+        assert pairs, sent[:6]
+        (a, b) = sorted(pairs[0])
+        assert (a[1], b[1]) == (0, 1) and a[2] == -b[2]                 # opposite sides on the two venues
+        assert bot.sim.fills("binance_usdm") and bot.sim.fills("okx")    # both legs traded at the sim
+    finally:
+        await bot.stop()
