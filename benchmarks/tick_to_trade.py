@@ -21,6 +21,19 @@ and each ``+bp`` variant with ``--busy-poll``. CPU per quote is the bot's on-CPU
 
     python benchmarks/tick_to_trade.py                       # table
     python benchmarks/tick_to_trade.py --json --quotes 300   # one JSON object per configuration
+    python benchmarks/tick_to_trade.py --exchange sim        # the same bots against engine.sim
+
+Exchanges. ``--exchange lite`` (default) is the select() pump above. ``--exchange sim`` runs engine.sim
+(binance_spot, BTCUSDT, ``SimConfig(latency_probe=True)``) on a thread of this process: the sim sends the
+bookTicker quotes with a send stamp and records, for every order it receives, arrival minus the send stamp of
+the latest quote (``ex.tick_to_trade_ns``). The lite pump stays the default because it measures more cleanly:
+(1) its arrival stamp is taken right after select() returns, the sim's after aiohttp has read and parsed the
+request inside an asyncio loop that also runs the synthetic market, matching and the replies, so each sample
+carries the sim's own loop latency; (2) it attributes each order to the exact quote (by price), the sim to
+the latest quote sent; (3) the sim cannot time the no-work echo (it only stamps orders). Same machine,
+16:03-16:08 UTC, load average ~0.8, 4,000-6,000 quotes, no busy-poll, p50 / p99 in µs: engine-cy lite
+74.0 / 258 and 68.1 / 543, sim 86.6 / 1,111; plain lite 405 / 706, sim 442 / 1,277; fast-py lite 132 / 306,
+sim 108 / 523. The echo row (the floor) exists only with lite.
 """
 from __future__ import annotations
 
@@ -465,6 +478,104 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
     }
 
 
+class _SimThread:
+    """engine.sim (binance_spot, BTCUSDT only, ``latency_probe=True``) on its own event loop thread."""
+
+    def __init__(self, rate: float) -> None:
+        import asyncio
+        import threading
+
+        if _engine_path() == str(ROOT) and str(ROOT) not in sys.path:  # source checkout, not installed
+            sys.path.append(str(ROOT))
+        from engine.sim import SimConfig, SimExchange, VenueSpec
+        from engine.sim.config import DEFAULT_SYMBOLS, SymbolSpec
+
+        btc = [SymbolSpec(**vars(s)) for s in DEFAULT_SYMBOLS["binance_spot"] if s.symbol == SYMBOL]
+        self.ex = SimExchange(SimConfig(venues=[VenueSpec("binance_spot", symbols=btc)], quote_rate=rate,
+                                        latency_probe=True))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="sim", daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.ex.start(), self.loop).result(30)
+        self.tick_size = btc[0].tick_size
+        self.lot_size = btc[0].lot_size
+
+    def close(self) -> None:
+        import asyncio
+
+        try:
+            asyncio.run_coroutine_threadsafe(self.ex.stop(), self.loop).result(30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
+
+
+def run_config_sim(name: str, cmd: list[str], quotes: int, rate: float, every: int, warmup: int,
+                   busy_poll: bool, cpu: int | None, timeout: float = 60.0) -> dict:
+    """The same bot against engine.sim in latency-probe mode: the sim sends the quotes (send stamp on each
+    best-price frame) and stamps each order's arrival minus the latest quote's send (``ex.tick_to_trade_ns``).
+    The run lasts ``(warmup + quotes) / rate`` seconds of sim time; ``quotes`` in the row is the number of
+    market events the sim generated in the measured window."""
+    if name.startswith("echo"):
+        raise RuntimeError(f"{name}: the echo bot sends no order, and the sim stamps orders only")
+    sim = _SimThread(rate)
+    ex, key = sim.ex, "binance_spot"
+    ep = ex.endpoints(key)
+    api_key, secret, _ = ex.credentials(key)
+    argv = cmd + ["--ws-url", f"{ep['ws_public']}/ws/{SYMBOL.lower()}@bookTicker", "--ws-api-url", ep["ws_trade"],
+                  "--rest-url", ep["rest"], "--every", str(every)]
+    if name.startswith("engine"):
+        argv += ["--tick-size", sim.tick_size, "--lot-size", sim.lot_size]
+    if busy_poll:
+        argv.append("--busy-poll")
+    if cpu is not None:
+        argv = ["taskset", "-c", str(cpu)] + argv
+    env = _child_env(HOTPATH_BINANCE_SPOT_API_KEY=api_key, HOTPATH_BINANCE_SPOT_SECRET=secret)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
+    child = _Child(proc)
+    try:
+        t0 = time.monotonic()
+        while not ex.tick_to_trade_ns(key):           # the first order arrived: the bot is up
+            if not child.alive() or time.monotonic() - t0 > timeout:
+                err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+                raise RuntimeError(f"{name}: no order reached the sim: {err[-1] if err else 'exit ' + str(proc.returncode)}")
+            time.sleep(0.05)
+        time.sleep(warmup / rate)
+        n0, ev0 = len(ex.tick_to_trade_ns(key)), ex.stats(key)["events"]
+        cpu0, rss0 = _cpu_ns(proc.pid), _rss_mb(proc.pid)
+        time.sleep(quotes / rate)
+        cpu1, rss1 = _cpu_ns(proc.pid), _rss_mb(proc.pid)
+        samples, ev1 = ex.tick_to_trade_ns(key), ex.stats(key)["events"]
+        skipped = ex.stats(key)["overload_skipped"]
+    finally:
+        if child.alive():
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while child.alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if child.alive():
+            proc.kill()
+            while child.alive():
+                time.sleep(0.01)
+        sim.close()
+    _out, err = proc.communicate()
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"{name}: bot exited with {proc.returncode}: {tail[-1] if tail else ''}")
+    s = sorted(samples[n0:])
+    nq = max(1, ev1 - ev0)
+    # ru_maxrss would include this process's own pages at fork time (it holds the sim): VmRSS instead
+    rss_mb = max(x for x in (rss0, rss1, 0.0) if x is not None)
+    return {
+        "name": name + ("+bp" if busy_poll else ""), "exchange": "sim", "orders": len(s), "expected": nq // every,
+        "p50_us": round(pct(s, 50), 1), "p90_us": round(pct(s, 90), 1), "p99_us": round(pct(s, 99), 1),
+        "p999_us": round(pct(s, 99.9), 1), "max_us": round(s[-1] / 1000, 1) if s else float("nan"),
+        "cpu_us_per_quote": round((cpu1 - cpu0) / 1000.0 / nq, 2), "rss_mb": round(rss_mb, 1) if rss_mb else None,
+        "rss_start_mb": rss0, "rss_end_mb": rss1, "quotes": nq, "rate": rate, "sim_overload_skipped": skipped,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="tick-to-trade of whole bot processes (see module docstring)")
     p.add_argument("--quotes", type=int, default=20_000, help="measured quotes per configuration (default 20000)")
@@ -478,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpu", type=int, default=None, help="pin each bot to this CPU (taskset)")
     p.add_argument("--exchange-busy-poll", action="store_true",
                    help="the exchange side never sleeps in select either (removes its wake-up from every sample)")
+    p.add_argument("--exchange", choices=("lite", "sim"), default="lite",
+                   help="lite: this file's select() quote pump (default, see the docstring); "
+                        "sim: engine.sim in latency-probe mode (binance_spot)")
     p.add_argument("--json", action="store_true", help="one JSON object per line per configuration")
     args = p.parse_args(argv)
     cmds = bot_commands()
@@ -486,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         if n not in cmds:
             p.error(f"unknown bot {n!r}; choose from {', '.join(cmds)}")
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.busy_poll]
+    if args.exchange == "sim" and args.exchange_busy_poll:
+        p.error("--exchange-busy-poll applies to the lite exchange only")
     if any(n.startswith("engine-cy") for n in names):  # compile (or find cached) before timing, so the bot's RSS/CPU exclude the compiler
         subprocess.run([PY, "-m", "engine.cli", "build-strategy", str(ROOT / "bots" / "bench" / "strategy.pyx")],
                        check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL, env=_child_env())
@@ -496,8 +612,11 @@ def main(argv: list[str] | None = None) -> int:
             if bp and n == "plain":
                 continue
             try:
-                row = run_config(n, cmds[n], args.quotes, args.rate, args.every, args.warmup, bp, args.cpu,
-                                 exchange_spin=args.exchange_busy_poll)
+                if args.exchange == "sim":
+                    row = run_config_sim(n, cmds[n], args.quotes, args.rate, args.every, args.warmup, bp, args.cpu)
+                else:
+                    row = run_config(n, cmds[n], args.quotes, args.rate, args.every, args.warmup, bp, args.cpu,
+                                     exchange_spin=args.exchange_busy_poll)
             except RuntimeError as exc:
                 failed += 1
                 print(f"error: {exc}", file=sys.stderr)
@@ -506,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print(json.dumps(row), flush=True)
     if not args.json:
-        print(f"tick-to-trade, {args.quotes} quotes at {args.rate:.0f}/s, order every {args.every}th (µs)")
+        print(f"tick-to-trade, {args.quotes} quotes at {args.rate:.0f}/s, order every {args.every}th (µs), "
+              f"exchange {args.exchange}")
         print(f"{'config':<14}{'orders':>8}{'p50':>9}{'p90':>9}{'p99':>9}{'p99.9':>9}{'max':>9}{'cpu/q':>8}"
               f"{'rss MB':>8}{'in-bot p50/p99':>16}")
         for r in rows:

@@ -36,3 +36,36 @@ def test_tick_to_trade_rejects_unknown_bot():
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--bots", "nope"],
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "unknown bot 'nope'" in r.stderr
+
+
+@pytest.mark.slow
+def test_tick_to_trade_against_engine_sim():
+    """--exchange sim: the same bots against engine.sim's latency probe; orders reach the sim and are timed."""
+    env = child_env()
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--exchange", "sim",
+                        "--bots", "engine-cy,fast-py", "--quotes", "400", "--warmup", "100", "--busy-poll", "off",
+                        "--json"], capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert [row["name"] for row in rows] == ["engine-cy", "fast-py"]
+    for row in rows:
+        assert FIELDS <= set(row) and row["exchange"] == "sim", row
+        assert row["orders"] >= 20, row           # ~1 in 10 of ~400 sim quotes
+        assert 0 < row["p50_us"] <= row["p99_us"] <= row["p999_us"]
+
+
+def test_tick_to_trade_sim_refuses_echo():
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--exchange", "sim",
+                        "--bots", "echo", "--busy-poll", "off", "--quotes", "10"],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT, env=child_env())
+    assert r.returncode == 1 and "the sim stamps orders only" in r.stderr
+
+
+def test_bench_bots_accept_uniform_endpoint_flags():
+    for script in ("bots/bench/run.py", "benchmarks/baselines/plain_bot.py", "benchmarks/baselines/fast_py_bot.py",
+                   "benchmarks/baselines/echo_bot.py"):
+        r = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True,
+                           timeout=60, cwd=ROOT, env=child_env())
+        assert r.returncode == 0, (script, r.stderr)
+        for flag in ("--ws-url", "--ws-api-url", "--rest-url", "--every", "--busy-poll"):
+            assert flag in r.stdout, (script, flag)
