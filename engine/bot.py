@@ -589,10 +589,15 @@ class Bot:
 
     async def _warmup(self, period_s: float) -> None:
         """Keep the rarely taken order path warm: encode+sign a dummy order per instrument through the same
-        compiled encoder (templates, pre-keyed HMAC); the bytes are dropped, never sent."""
+        compiled encoder (templates, pre-keyed HMAC); the bytes are dropped, never sent. Instruments whose
+        venue cannot encode that order on its configured transport (Bitget futures have no WS order entry:
+        their orders go through the router) are left out of the warm-up, once, with a log line."""
+        from engine.errors import rc_name
+        from engine.orders import EncodeError
+
         insts = list(self.table)
         k = 0
-        while True:
+        while insts:
             await asyncio.sleep(period_s)
             inst = insts[k % len(insts)]
             k += 1
@@ -600,8 +605,15 @@ class Bot:
             t = self.ctx.top(inst.id)
             if enc is None or not t["valid"] or not t["bid_px"]:
                 continue
-            enc.encode_py({"kind": "new", "inst": inst.id, "side": "buy", "ord_type": "limit", "tif": "ioc",
-                           "px": t["bid_px"], "sz": inst.lot_units, "client_id": 1}, int(time.time() * 1000))
+            try:
+                enc.encode_py({"kind": "new", "inst": inst.id, "side": "buy", "ord_type": "limit", "tif": "ioc",
+                               "px": t["bid_px"], "sz": inst.lot_units, "client_id": 1}, int(time.time() * 1000))
+            except EncodeError as exc:
+                if rc_name(exc.rc) == "ENG_ERR_UNSUPPORTED":
+                    log.info("%s: no compiled order path to warm up on this transport", inst.venue.key)
+                    insts = [i for i in insts if i.venue != inst.venue]
+                    continue
+                raise
             self.counters.warmups += 1
 
     def _spawn_signals(self) -> None:

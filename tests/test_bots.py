@@ -263,3 +263,59 @@ async def test_spread_one_hook_reads_binance_and_okx_books_through_the_real_feed
         assert bot.sim.fills("binance_usdm") and bot.sim.fills("okx")    # both legs traded at the sim
     finally:
         await bot.stop()
+
+
+async def test_multi_venue_config_four_venues_one_loop(tmp_path):
+    """bots/multi_venue: Binance USD-M, Bybit, OKX and Bitget against endpoints = "sim" in one process and one
+    event loop; every book becomes valid and the one strategy receives updates from all four."""
+    import asyncio
+
+    from engine.bot import Bot, BotOptions, _load_bot_config
+    from engine.instruments import Venue
+    from tests._bots_util import BOTS
+
+    cfg = _load_bot_config(str(BOTS / "multi_venue"), str(BOTS / "multi_venue" / "config.toml"))
+    cfg.persistence.path = str(tmp_path / "mv.sqlite")
+    assert {ic.venue for ic in cfg.instruments} == {"binance_usdm", "bybit", "okx", "bitget"}
+    bot = Bot(cfg, options=BotOptions(report=False, print_fn=lambda s: None))
+    await bot.start()
+    try:
+        s = bot.strategy
+        ids = [i.id for i in bot.table]
+        for _ in range(300):
+            if all(bot.ctx.top(i)["valid"] for i in ids) and all(s.updates.get(i, 0) >= 3 for i in ids):
+                break
+            await asyncio.sleep(0.05)
+        assert {bot.table.by_id[i].venue for i in ids} == {Venue.BINANCE_USDM, Venue.BYBIT, Venue.OKX, Venue.BITGET}
+        assert all(bot.ctx.top(i)["valid"] for i in ids), [bot.ctx.top(i) for i in ids]
+        assert all(s.updates.get(i, 0) >= 3 for i in ids), s.updates
+        assert s.best_edge_bps > float("-inf")            # read all books together on an update
+        for inst in bot.table:                             # each book equals the venue's (sim's) top of book
+            book = bot.books[inst.id]
+            bids, asks = book.top(1)
+            assert bids and asks and float(bids[0][0]) < float(asks[0][0])
+        # the order-path warm-up cycles through every instrument; Bitget (no WS order entry) is skipped, not fatal
+        await asyncio.sleep(0.6)
+        assert not bot.stop_event.is_set(), bot.stop_reason
+        assert bot.counters.warmups > 0
+    finally:
+        await bot.stop()
+
+
+@pytest.mark.slow
+def test_multi_venue_hotpath_run(tmp_path):
+    """hotpath run bots/multi_venue: one process, four venues, ticks from all of them, clean stop."""
+    from tests._bots_util import BOTS
+
+    cfg = (BOTS / "multi_venue" / "config.toml").read_text().replace(
+        'path = "hotpath-data/multi_venue.sqlite"', f'path = "{tmp_path / "mv.sqlite"}"')
+    (tmp_path / "config.toml").write_text(cfg)
+    r = _run_cli(["run", str(BOTS / "multi_venue"), "--config", str(tmp_path / "config.toml"), "--seconds", "4",
+                  "--no-report"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    f = _final(r.stdout)
+    assert f["ticks"] > 20 and f["orders"] == 0, r.stdout[-1500:]
+    status = [ln for ln in r.stdout.splitlines() if ln.startswith("[")]
+    for name in ("BTCUSDT@binance_usdm", "BTCUSDT@bybit", "BTC-USDT-SWAP@okx", "BTCUSDT@bitget"):
+        assert name in status[-1], status[-1:]
+    assert "Traceback" not in r.stderr
