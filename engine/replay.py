@@ -296,7 +296,13 @@ class SimReplay:
         best = m.best(side)
         if best is None or (best > tpx if aggressor_buy else best < tpx):
             return                        # printed behind a better price we do not show: not our level
-        eng.market_trade(m, aggressor_buy, self._sz_units(m, inst, sz))
+        # one print at one price: it sweeps what we show up to that price (our better-priced orders first),
+        # never levels beyond it
+        keys = set(m.mkt[side].keys()) | set(m.own_qty[side].keys())
+        cap = sum(m.displayed(side, p) for p in keys if (p <= tpx if aggressor_buy else p >= tpx))
+        qty = min(self._sz_units(m, inst, sz), cap)
+        if qty > 0:
+            eng.market_trade(m, aggressor_buy, qty)
 
     def _recorded_levels(self, inst: Any, m: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]] | None:
         from engine.sim.matching import to_units

@@ -244,3 +244,26 @@ def test_bot_report_writes_histogram_json_next_to_html(tmp_path):
     j = html.with_suffix(".json")
     assert j.exists() and png.exists()
     assert 39_000 <= LatencyModel.from_report(j).sample() <= 41_000
+
+
+def test_recorded_trade_never_sweeps_beyond_its_price(tmp_path):
+    """A print of 100 at 7.612 when only 40 shows there must not reach our ask one tick higher."""
+    from engine.replay import LatencyModel, SimReplay
+
+    (tmp_path / "strategy.py").write_text(STRATEGY)
+    bot = _offline_bot(_config(tmp_path))
+    inst = next(iter(bot.table))
+    bot.books[inst.id].apply_snapshot([("7.610", "30")], [("7.612", "40"), ("7.613", "60")], 100)
+    sim = SimReplay(bot, LatencyModel.fixed(0))
+    sim.mirror(inst)
+    bot.strategy.sell(inst.id, inst.px_to_units("7.613"), 10)
+    bot.pipeline.flush()
+    sim.collect(0)
+    sim.before_frame(0)
+    (o,) = sim.engines[int(inst.venue)].open_orders()
+    assert o.ahead == 60
+    sim.trade(inst.id, inst.px_to_units("7.612"), 100, True)
+    assert not sim.stats.fills and o.ahead == 60
+    sim.trade(inst.id, inst.px_to_units("7.613"), 65, True)          # 60 ahead, then 5 of ours
+    assert [(f.sz, f.px, f.side) for f in sim.stats.fills] == [("5", "7.613", -1)]
+    assert bot.ctx.position(inst.id)["sz"] == -5
