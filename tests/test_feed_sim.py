@@ -190,7 +190,9 @@ async def test_planned_reconnect_keeps_books_valid(key: str) -> None:
             before = h.counters()
             old = set(h.fm.conns)
             if key.startswith("binance"):
-                ex.inject(key, "shutdown", grace=1.0)
+                # the sim closes every connection alive when the grace ends (also our new one), so
+                # give the switch room: we replace the announced connection well before that
+                ex.inject(key, "shutdown", grace=5.0)
             invalid_samples = 0
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and (set(h.fm.conns) & old):
