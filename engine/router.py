@@ -197,6 +197,20 @@ class TradingAdapter:
         """Venue-specific reading of a query-by-client-id answer (e.g. an empty list = not found)."""
         return reply
 
+    # trade list (missed-fill recovery): every venue adapter implements these three
+    def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
+        """Our trades on ``inst`` from venue time ``since_ms`` (None: the venue's recent list);
+        ``page`` is the token trades_next returned for the previous page."""
+        raise NotImplementedError
+
+    def trades_next(self, reply: Reply, n: int) -> str | None:
+        """Token of the page after ``reply`` (which held ``n`` trades), None when it was the last."""
+        raise NotImplementedError
+
+    def fills_of(self, inst: int, reply: Reply) -> list[tuple[Fill, str]]:
+        """Trade-list rows -> (fill with the user stream's trade id, venue order id)."""
+        raise NotImplementedError
+
 
 _ADAPTERS = {
     Venue.BINANCE_USDM: ("engine.exchanges.binance.trading", "BinanceUsdmTrading"),
@@ -304,6 +318,11 @@ class Router:
         self.recv_window_ms = recv_window_ms
         self.deadman_ms = deadman_ms
         self.deadman_every_s = deadman_every_s
+        #: the trade list is read from this long before the newest fill we hold: a fill missed
+        #: while the stream was down can be older than one the new stream delivered before the
+        #: reconcile ran (or than one persisted just before a crash); dedupe is by trade id
+        self.fill_lookback_ms = 300_000
+        self.max_fill_pages = 1000
         self.listen_key_keepalive_s = listen_key_keepalive_s
         self.reconcile_every_s = reconcile_every_s
         self.session = 0
@@ -380,7 +399,6 @@ class Router:
     async def _start_venues(self) -> None:
         for rv in self.venues.values():
             await self._sync_clock(rv)
-            await self.reconcile(rv.venue)
             rv.tasks.append(asyncio.create_task(self._user_loop(rv), name=f"user:{rv.venue.key}"))
             if self.use_ws and rv.adapter.has_ws_trade and rv.adapter.endpoints.ws_trade:
                 rv.tasks.append(asyncio.create_task(self._ws_loop(rv), name=f"wstrade:{rv.venue.key}"))
@@ -390,7 +408,9 @@ class Router:
         # user streams must be up before we trade, or fills could be missed silently
         for rv in self.venues.values():
             await self._wait_for(lambda rv=rv: rv.user_up, 5.0, f"{rv.venue.key} user-data stream")
-        for rv in self.venues.values():       # catch what happened between reconcile and subscribe
+        # one reconcile once the streams are up (nothing trades before ready(), and every event
+        # from now on arrives on the stream): open orders, missed fills, positions
+        for rv in self.venues.values():
             await self.reconcile(rv.venue)
 
     async def ready(self) -> None:
@@ -985,6 +1005,13 @@ class Router:
                 p = self.state.positions.get(pr.inst)
                 if p is None or p.sz == pr.sz:
                     continue
+                if rv.trade_list and await self.sync_fills(rv, pr.inst):
+                    # a fill landed between our trade-list read and the position read: the
+                    # venue's position may already include (or still lack) it; look again later
+                    out["fills"] += 1
+                    if p.sz != pr.sz:
+                        self._reconcile_soon(rv, 0.5)
+                    continue
                 # Overwrite with the venue's view only when no fill event can still be on its way
                 # (stream down = nothing more will come, or the instrument was quiet for a second
                 # and did not change while we asked); otherwise a late event would count twice.
@@ -1013,24 +1040,30 @@ class Router:
         raise RouterError(f"{rv.venue.key}: reconcile request failed: {rep.reason}")
 
     async def sync_fills(self, rv: _Venue, inst: int) -> int:
-        """Fetch our trades on ``inst`` after the last one we know; apply the missing ones."""
+        """Fetch our trades on ``inst`` from the venue's trade list, from ``fill_lookback_ms``
+        before the newest fill we hold (all of the venue's recent list when we hold none), page by
+        page; apply the ones we do not hold (deduped by venue trade id). Returns how many."""
         ad = rv.adapter
         n = 0
         if not rv.trade_list:
             return 0
-        while True:
-            after = self._last_trade(rv, inst)
-            rep = await self._http(rv, ad.trades(inst, after))
+        p = self.state.positions.get(inst)
+        since = p.last_trade_ms - self.fill_lookback_ms if p is not None and p.last_trade_ms else None
+        page: str | None = None
+        for _ in range(self.max_fill_pages):
+            rep = await self._http(rv, ad.trades(inst, since, page))
             if rep.outcome != OK and "http 404" in rep.reason:
-                # the venue (or simulator) has no trade list: fills missed while disconnected can
-                # not be recovered by id; reported in status() and as an event, never hidden
+                # the venue has no trade list: fills missed while disconnected can not be
+                # recovered by id; reported in status() and as an event, never hidden
                 rv.trade_list = False
                 self._event("trade_list_unavailable", venue=rv.venue.key)
-                return 0
+                return n
             if rep.outcome != OK:
-                rep = await self._retry(rv, lambda: ad.trades(inst, after))
+                rep = await self._retry(rv, lambda: ad.trades(inst, since, page))
             got = ad.fills_of(inst, rep)
             for f, vid in got:
+                if (int(rv.venue), f.trade_id) in self.state.fill_ids:
+                    continue                   # already held (from the stream or the store)
                 if not f.client_oid and self._order_by_venue_id(rv, vid) is None:
                     q = await self._http(rv, ad.query_by_venue_id(inst, vid))
                     for r in ad.reports_of(q):
@@ -1038,19 +1071,11 @@ class Router:
                 if self._apply_fill(rv, f, vid):
                     n += 1
                     self._event("missed_fill", trade_id=f.trade_id)
-            if len(got) < 1000 or self._last_trade(rv, inst) == after:
+            page = ad.trades_next(rep, len(got))
+            if page is None:
                 return n
-
-    def _last_trade(self, rv: _Venue, inst: int) -> str | None:
-        sym = rv.adapter.instruments[inst].symbol
-        best = None
-        for v, tid in self.state.fill_ids:
-            if v != int(rv.venue):
-                continue
-            s, n = rv.adapter.trade_cursor(tid)
-            if s == sym and (best is None or n > best):
-                best = n
-        return None if best is None else str(best)
+        self._event("fill_pages_exhausted", venue=rv.venue.key, inst=inst)
+        return n
 
     # ---- background --------------------------------------------------------------------------
     async def _deadman_loop(self, rv: _Venue) -> None:

@@ -226,13 +226,11 @@ async def test_user_stream_drop_reconciles(ex, tmp_path):
     # reconciled from the venue's positions (deferred until no fill event can be in flight)
     await settle(r, lambda: r.state.positions[BTC].sz == 100, timeout=6.0)
     st = r.status()["venues"][V]
-    if st["trade_list"]:
-        await settle(r)
-        assert_matches_exchange(ex, V, r)
-    else:
-        # the simulator has no trade-list endpoint: the missed fill is reported, not invented
-        assert st["fills_missing"] == 100
-        assert any(e["type"] == "trade_list_unavailable" for e in r.events)
+    assert st["trade_list"] and st["fills_missing"] == 0
+    # the fill itself came from the trade list (by trade id), exactly once
+    assert [e["type"] for e in r.events].count("missed_fill") == 1
+    await settle(r)
+    assert_matches_exchange(ex, V, r)
     await _close(r, store)
 
 
@@ -368,11 +366,9 @@ async def test_garbled_user_events_trigger_reconcile(ex, tmp_path):
     assert any(e["type"] == "bad_user_frame" for e in r.events)
     await settle(r, lambda: r.state.positions[BTC].sz == 100, timeout=6.0)
     st = r.status()["venues"][V]
-    if st["trade_list"]:
-        await settle(r)
-        assert_matches_exchange(ex, V, r)
-    else:
-        assert st["fills_missing"] == o.filled_sz - o.fill_sum
+    assert st["trade_list"] and st["fills_missing"] == 0
+    await settle(r)
+    assert_matches_exchange(ex, V, r)
     await _close(r, store)
 
 

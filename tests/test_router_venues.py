@@ -83,6 +83,7 @@ async def test_flows(key, use_ws, tmp_path):
             ro = await r.place(0, SELL, q // 2, ord_type=MARKET, reduce_only=True)
             await settle(r, lambda: ro.status == FILLED)
         rest = await r.place(0, BUY, q, bid)
+        assert rest is not None, (r.local_rejects, r.status()["venues"][key]["limits"])
         await settle(r, lambda: rest.status == NEW)
         ex.market_trade(key, sym, "SELL", tq)
         await settle(r, lambda: rest.status in (PARTIALLY_FILLED, FILLED) and rest.fill_sum == rest.filled_sz

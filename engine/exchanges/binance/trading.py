@@ -100,11 +100,25 @@ class BinanceUsdmTrading(TradingAdapter):
     def open_orders(self) -> Request:
         return self._signed("GET", f"{self.prefix}/openOrders", {}, 40)
 
-    def trades(self, inst: int, after: str | None) -> Request:
-        p: dict[str, Any] = {"symbol": self._sym(inst), "limit": 1000}
-        if after is not None:
-            p["fromId"] = int(after) + 1
-        return self._signed("GET", f"{self.prefix}/userTrades", p, 5)
+    trades_path = "/userTrades"
+    trades_weight = 5
+    TRADES_LIMIT = 1000
+
+    def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
+        """userTrades (myTrades on spot): the first page from startTime, then by fromId (the two
+        cannot be combined); without either the venue returns the most recent trades."""
+        p: dict[str, Any] = {"symbol": self._sym(inst), "limit": self.TRADES_LIMIT}
+        if page is not None:
+            p["fromId"] = int(page)
+        elif since_ms is not None:
+            p["startTime"] = max(0, since_ms)
+        return self._signed("GET", self.prefix + self.trades_path, p, self.trades_weight)
+
+    def trades_next(self, reply: Reply, n: int) -> str | None:
+        rows = reply.data or []
+        if n < self.TRADES_LIMIT or not rows:
+            return None
+        return str(max(int(t["id"]) for t in rows) + 1)
 
     def positions(self) -> Request | None:
         return self._signed("GET", "/fapi/v2/positionRisk", {}, 5)
@@ -179,10 +193,6 @@ class BinanceUsdmTrading(TradingAdapter):
                              bool(t.get("maker", t.get("isMaker", False))), int(t.get("time", 0))),
                         str(t["orderId"])))
         return out
-
-    def trade_cursor(self, trade_id: str) -> tuple[str, int]:
-        sym, _, n = trade_id.rpartition(":")
-        return sym, int(n)
 
     def positions_of(self, reply: Reply) -> list[PositionReport]:
         out = []
@@ -342,11 +352,8 @@ class BinanceSpotTrading(BinanceUsdmTrading):
     def ws_amend(self, req_id: str, o: Any, px: int, sz: int) -> tuple[str, bytes, int]:
         raise NotImplementedError("Binance spot has no in-place amend; cancel and place a new order")
 
-    def trades(self, inst: int, after: str | None) -> Request:
-        p: dict[str, Any] = {"symbol": self._sym(inst), "limit": 1000}
-        if after is not None:
-            p["fromId"] = int(after) + 1
-        return self._signed("GET", f"{self.prefix}/myTrades", p, 20)
+    trades_path = "/myTrades"
+    trades_weight = 20
 
     def positions(self) -> Request | None:
         return None

@@ -77,9 +77,22 @@ class BitgetTrading(TradingAdapter):
     def open_orders(self) -> Request:
         return self._req("GET", "/api/v2/mix/order/orders-pending", {"productType": self.product})
 
-    def trades(self, inst: int, after: str | None) -> Request:
-        return self._req("GET", "/api/v2/mix/order/fills", {"symbol": self.instruments[inst].symbol,
-                                                            "productType": self.product, "limit": 100})
+    def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
+        """/api/v2/mix/order/fills, newest first, paged towards older rows with
+        ``idLessThan`` = the previous page's ``endId``; ``startTime`` bounds the window."""
+        p: dict[str, Any] = {"symbol": self.instruments[inst].symbol, "productType": self.product,
+                             "limit": 100}
+        if since_ms is not None:
+            p["startTime"] = max(0, since_ms)
+        if page:
+            p["idLessThan"] = page
+        return self._req("GET", "/api/v2/mix/order/fills", p)
+
+    def trades_next(self, reply: Reply, n: int) -> str | None:
+        d = reply.data or {}
+        if n < 100 or not d.get("endId"):
+            return None
+        return str(d["endId"])
 
     def positions(self) -> Request:
         return self._req("GET", "/api/v2/mix/position/all-position", {"productType": self.product,
@@ -147,10 +160,6 @@ class BitgetTrading(TradingAdapter):
                              ins.sz_to_units(t["baseVolume"]), fee, t.get("tradeScope") == "maker",
                              int(t.get("cTime", 0) or 0)), str(t.get("orderId", ""))))
         return out
-
-    def trade_cursor(self, trade_id: str) -> tuple[str, int]:
-        sym, _, n = trade_id.rpartition(":")
-        return sym, int(n) if n.isdigit() else 0
 
     def _position(self, p: dict[str, Any]) -> PositionReport | None:
         ins = self.by_symbol.get(p.get("symbol") or p.get("instId", ""))

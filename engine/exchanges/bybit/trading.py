@@ -80,9 +80,19 @@ class BybitTrading(TradingAdapter):
         return self._get("/v5/order/realtime", {"category": self.category, "settleCoin": "USDT",
                                                 "openOnly": 0, "limit": 50})
 
-    def trades(self, inst: int, after: str | None) -> Request:
-        return self._get("/v5/execution/list", {"category": self.category, "symbol": self._sym(inst),
-                                                "limit": 100})
+    def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
+        """/v5/execution/list, newest first, paged by nextPageCursor. With startTime only, Bybit
+        answers a 7-day window from it; without, the last 7 days (older executions are not
+        recoverable from this endpoint)."""
+        p: dict[str, Any] = {"category": self.category, "symbol": self._sym(inst), "limit": 100}
+        if since_ms is not None and self.clock.server_ms() - since_ms < 7 * 86_400_000 - 60_000:
+            p["startTime"] = max(0, since_ms)
+        if page:
+            p["cursor"] = page
+        return self._get("/v5/execution/list", p)
+
+    def trades_next(self, reply: Reply, n: int) -> str | None:
+        return str((reply.data or {}).get("nextPageCursor") or "") or None
 
     def positions(self) -> Request:
         return self._get("/v5/position/list", {"category": self.category, "settleCoin": "USDT"})
@@ -165,10 +175,6 @@ class BybitTrading(TradingAdapter):
                     1 if t["side"] == "Buy" else -1, ins.px_to_units(t["execPrice"]),
                     ins.sz_to_units(t["execQty"]), float(t.get("execFee", "0") or 0),
                     bool(t.get("isMaker", False)), int(t.get("execTime", 0) or 0))
-
-    def trade_cursor(self, trade_id: str) -> tuple[str, int]:
-        sym, _, _ = trade_id.rpartition(":")
-        return sym, 0
 
     def positions_of(self, reply: Reply) -> list[PositionReport]:
         out = []

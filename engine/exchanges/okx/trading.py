@@ -76,9 +76,21 @@ class OkxTrading(TradingAdapter):
     def open_orders(self) -> Request:
         return self._req("GET", "/api/v5/trade/orders-pending", {"instType": self.inst_type})
 
-    def trades(self, inst: int, after: str | None) -> Request:
-        return self._req("GET", "/api/v5/trade/fills", {"instType": self.inst_type,
-                                                        "instId": self._sym(inst), "limit": 100})
+    def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
+        """/api/v5/trade/fills (last 3 days), newest first, paged towards older rows with
+        ``after`` = the last billId of the previous page; ``begin`` bounds the window."""
+        p: dict[str, Any] = {"instType": self.inst_type, "instId": self._sym(inst), "limit": 100}
+        if since_ms is not None:
+            p["begin"] = max(0, since_ms)
+        if page:
+            p["after"] = page
+        return self._req("GET", "/api/v5/trade/fills", p)
+
+    def trades_next(self, reply: Reply, n: int) -> str | None:
+        rows = reply.data or []
+        if n < 100 or not rows:
+            return None
+        return str(rows[-1]["billId"])
 
     def positions(self) -> Request:
         return self._req("GET", "/api/v5/account/positions", {"instType": self.inst_type})
@@ -156,10 +168,6 @@ class OkxTrading(TradingAdapter):
                              ins.sz_to_units(t["fillSz"]), -float(t.get("fee", "0") or 0),
                              t.get("execType") == "M", int(t.get("ts", 0) or 0)), str(t.get("ordId", ""))))
         return out
-
-    def trade_cursor(self, trade_id: str) -> tuple[str, int]:
-        sym, _, n = trade_id.rpartition(":")
-        return sym, int(n) if n.isdigit() else 0
 
     def _position(self, p: dict[str, Any]) -> PositionReport | None:
         ins = self.by_symbol.get(p.get("instId", ""))
