@@ -51,11 +51,20 @@ async def settle(router: Router, cond: Any = None, timeout: float = 5.0) -> None
         await router.store.flush()
 
 
+def sim_trade_id(venue_key: str, f: Any) -> str:
+    """The engine's trade id of a sim fill: symbol + the id the venue's user stream reports
+    (Bybit: the execution's execId)."""
+    if venue_key == "bybit":
+        from engine.sim.venues.bybit import exec_id
+        return f"{f.order.symbol}:{exec_id(f)}"
+    return f"{f.order.symbol}:{f.trade_id}"
+
+
 def assert_matches_exchange(ex: Any, venue_key: str, router: Router, fill_ids: bool = True) -> None:
     """Local orders/fills/positions equal the sim's; no duplicate client ids on the venue.
 
-    ``fill_ids=False`` for venues whose simulated execution ids are not the engine's trade ids
-    (then fills are compared by size per order)."""
+    Fill ids are compared by the venue's user-stream trade id (``sim_trade_id``); with
+    ``fill_ids=False`` fills are compared by size per order only."""
     v = Venue.parse(venue_key)
     ex_orders = [o for o in ex.orders(venue_key) if o.client_id.startswith("hp")]
     ids = [o.client_id for o in ex_orders]
@@ -75,7 +84,7 @@ def assert_matches_exchange(ex: Any, venue_key: str, router: Router, fill_ids: b
         if lo.venue == int(v) and lo.client_oid not in venue_ids:
             assert lo.status == "rejected", (lo.client_oid, lo.status)
     if fill_ids:
-        sim_fills = {f"{f.order.symbol}:{f.trade_id}" for f in ex.fills(venue_key)
+        sim_fills = {sim_trade_id(venue_key, f) for f in ex.fills(venue_key)
                      if f.order.client_id.startswith("hp")}
         local = {tid for (vv, tid) in st.fill_ids if vv == int(v)}
         assert sim_fills == local, (sim_fills ^ local)

@@ -19,7 +19,7 @@ IOC, FOK, POST = 2, 3, 4
 # venue -> (symbol, price units per 1.0, size units for a small order, fill ids comparable,
 #           market trade size that reaches a resting order at the touch)
 VENUES = {
-    "bybit": ("BTCUSDT", 10, 10, False, "5"),
+    "bybit": ("BTCUSDT", 10, 10, True, "5"),
     "okx": ("BTC-USDT-SWAP", 10, 10, True, "500"),
     "bitget": ("BTCUSDT", 10, 10, True, "5"),
     "binance_spot": ("BTCUSDT", 100, 1000, True, "5"),
