@@ -203,8 +203,9 @@ class TradingAdapter:
         ``page`` is the token trades_next returned for the previous page."""
         raise NotImplementedError
 
-    def trades_next(self, reply: Reply, n: int) -> str | None:
-        """Token of the page after ``reply`` (which held ``n`` trades), None when it was the last."""
+    def trades_next(self, reply: Reply, n: int, page: str | None) -> str | None:
+        """Token of the page after ``reply`` (which held ``n`` trades and was asked for with
+        ``page``), None when it was the last."""
         raise NotImplementedError
 
     def fills_of(self, inst: int, reply: Reply) -> list[tuple[Fill, str]]:
@@ -1047,8 +1048,7 @@ class Router:
         n = 0
         if not rv.trade_list:
             return 0
-        p = self.state.positions.get(inst)
-        since = p.last_trade_ms - self.fill_lookback_ms if p is not None and p.last_trade_ms else None
+        since = self._fills_since(rv, inst)
         page: str | None = None
         for _ in range(self.max_fill_pages):
             rep = await self._http(rv, ad.trades(inst, since, page))
@@ -1071,11 +1071,25 @@ class Router:
                 if self._apply_fill(rv, f, vid):
                     n += 1
                     self._event("missed_fill", trade_id=f.trade_id)
-            page = ad.trades_next(rep, len(got))
+            page = ad.trades_next(rep, len(got), page)
             if page is None:
                 return n
         self._event("fill_pages_exhausted", venue=rv.venue.key, inst=inst)
         return n
+
+    def _fills_since(self, rv: _Venue, inst: int) -> int:
+        """Venue time (ms) the trade list is read from: the newest fill we hold on ``inst``, else
+        the oldest order we hold on it, else now (a fresh store: an order sent just before a crash
+        may not be persisted yet) -- minus ``fill_lookback_ms``. Fills older than that and not
+        ours are never imported."""
+        p = self.state.positions.get(inst)
+        if p is not None and p.last_trade_ms:
+            t = p.last_trade_ms
+        else:
+            t = min((o.created_ms + int(rv.clock.offset_ms) for o in self.state.orders.values()
+                     if o.inst == inst and o.venue == int(rv.venue) and o.created_ms),
+                    default=rv.clock.server_ms())
+        return max(0, t - self.fill_lookback_ms)
 
     # ---- background --------------------------------------------------------------------------
     async def _deadman_loop(self, rv: _Venue) -> None:

@@ -17,7 +17,7 @@ from engine.store import open_store
 
 from _router_util import assert_matches_exchange, make_router, settle, sim_config, sim_trade_id
 
-BUY = 1
+BUY, SELL = 1, -1
 # venue -> (symbol, price units per 1.0, size units of the resting order, market trade size that
 #           sweeps through the touch)
 VENUES = {
@@ -37,10 +37,14 @@ async def _router(ex, key, tmp_path, **kw):
     return r, store
 
 
-def _bid(ex, key):
+def _touch(ex, key):
     sym, scale = VENUES[key][:2]
-    bids, _ = ex.true_book(key, sym, 1)
-    return int(round(float(bids[0][0]) * scale))
+    bids, asks = ex.true_book(key, sym, 1)
+    return int(round(float(bids[0][0]) * scale)), int(round(float(asks[0][0]) * scale))
+
+
+def _bid(ex, key):
+    return _touch(ex, key)[0]
 
 
 def _missed(r):
@@ -52,21 +56,31 @@ def _sim_fill_ids(ex, key, client_oid):
 
 
 @pytest.mark.parametrize("key", list(VENUES))
-async def test_fill_while_user_stream_down_recovered_once(key, tmp_path):
+async def test_fills_while_user_stream_down_recovered_once(key, tmp_path):
+    """Buys and sells on two levels fill while the stream is silent; the trade list is read in
+    pages of 2 rows so the venue's paging is exercised too."""
     sym, _, q, tq = VENUES[key]
     async with SimExchange(sim_config(key)) as ex:
         r, store = await _router(ex, key, tmp_path, use_ws=True)
-        o = await r.place(0, BUY, q, _bid(ex, key))
-        await settle(r, lambda: o.status == NEW)
+        r.venues[Venue.parse(key)].adapter.trades_limit = 2
+        bid, ask = _touch(ex, key)
+        tick = 1                                          # one price unit = one tick
+        orders = [await r.place(0, BUY, q, bid), await r.place(0, BUY, q, bid - tick),
+                  await r.place(0, SELL, q, ask), await r.place(0, SELL, q, ask + tick)]
+        await settle(r, lambda: all(o.status == NEW for o in orders))
         ex.inject(key, "silent", target="user")           # the stream stays open but says nothing
         ex.market_trade(key, sym, "SELL", tq)
-        want = _sim_fill_ids(ex, key, o.client_oid)
-        assert want, "the sweep should have filled the resting order"
+        ex.market_trade(key, sym, "BUY", tq)
+        want = sorted(t for o in orders for t in _sim_fill_ids(ex, key, o.client_oid))
+        assert len(want) >= 3, "the sweeps should have filled the resting orders"
         await asyncio.sleep(0.2)
-        assert o.fill_sum == 0 and not _missed(r)          # we did not hear about it
+        assert all(o.fill_sum == 0 for o in orders) and not _missed(r)   # we heard nothing
         ex.clear_faults(key, "silent")
         ex.inject(key, "drop", target="user")             # reconnect -> reconcile
-        await settle(r, lambda: o.fill_sum == q and o.filled_sz == q, timeout=8.0)
+        await settle(r, lambda: all(o.fill_sum == o.filled_sz for o in orders)
+                     and sum(o.fill_sum for o in orders) == sum(
+                         f.qty for f in ex.fills(key) if f.order.client_id.startswith("hp")),
+                     timeout=8.0)
         await settle(r)
         assert sorted(_missed(r)) == want                  # each from the trade list, once
         assert r.state.duplicate_fills == 0
@@ -74,8 +88,7 @@ async def test_fill_while_user_stream_down_recovered_once(key, tmp_path):
         assert again["fills"] == 0 and sorted(_missed(r)) == want
         assert_matches_exchange(ex, key, r)
         await r.stop()
-        rows = sqlite3.connect(f"{tmp_path}/{key}.db").execute(
-            "SELECT trade_id FROM fills WHERE client_oid=?", (o.client_oid,)).fetchall()
+        rows = sqlite3.connect(f"{tmp_path}/{key}.db").execute("SELECT trade_id FROM fills").fetchall()
         assert sorted(t for (t,) in rows) == want
         await store.close()
 

@@ -102,21 +102,27 @@ class BinanceUsdmTrading(TradingAdapter):
 
     trades_path = "/userTrades"
     trades_weight = 5
-    TRADES_LIMIT = 1000
+    trades_window_ms = 7 * 86_400_000
+    trades_limit = 1000                 # rows per trade-list page (venue maximum)
 
     def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
         """userTrades (myTrades on spot): the first page from startTime, then by fromId (the two
         cannot be combined); without either the venue returns the most recent trades."""
-        p: dict[str, Any] = {"symbol": self._sym(inst), "limit": self.TRADES_LIMIT}
+        p: dict[str, Any] = {"symbol": self._sym(inst), "limit": self.trades_limit}
         if page is not None:
             p["fromId"] = int(page)
-        elif since_ms is not None:
+        elif since_ms is not None and self.clock.server_ms() - since_ms < self.trades_window_ms - 60_000:
+            # startTime alone spans at most the venue's window (7 days futures, 24 h spot);
+            # older than that: the most recent trades instead
             p["startTime"] = max(0, since_ms)
         return self._signed("GET", self.prefix + self.trades_path, p, self.trades_weight)
 
-    def trades_next(self, reply: Reply, n: int) -> str | None:
+    def trades_next(self, reply: Reply, n: int, page: str | None) -> str | None:
+        """After the first page (by startTime / most recent) always continue by fromId, since
+        a startTime page ends at the venue's window, not at the newest trade; stop at a short
+        fromId page."""
         rows = reply.data or []
-        if n < self.TRADES_LIMIT or not rows:
+        if not rows or (page is not None and n < self.trades_limit):
             return None
         return str(max(int(t["id"]) for t in rows) + 1)
 
@@ -188,7 +194,7 @@ class BinanceUsdmTrading(TradingAdapter):
             if t.get("commissionAsset") and t["commissionAsset"] != self.quote_ccy(ins):
                 fee *= float(t["price"])
             out.append((Fill(int(self.venue), f"{ins.symbol}:{t['id']}", "", inst,
-                             1 if t.get("side", "BUY") == "BUY" or t.get("isBuyer") else -1,
+                             _SIDE_IN[t["side"]] if "side" in t else (1 if t["isBuyer"] else -1),
                              ins.px_to_units(t["price"]), ins.sz_to_units(t["qty"]), fee,
                              bool(t.get("maker", t.get("isMaker", False))), int(t.get("time", 0))),
                         str(t["orderId"])))
@@ -354,6 +360,7 @@ class BinanceSpotTrading(BinanceUsdmTrading):
 
     trades_path = "/myTrades"
     trades_weight = 20
+    trades_window_ms = 86_400_000
 
     def positions(self) -> Request | None:
         return None

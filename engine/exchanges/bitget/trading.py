@@ -77,20 +77,22 @@ class BitgetTrading(TradingAdapter):
     def open_orders(self) -> Request:
         return self._req("GET", "/api/v2/mix/order/orders-pending", {"productType": self.product})
 
+    trades_limit = 100                  # rows per trade-list page (venue maximum)
+
     def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
         """/api/v2/mix/order/fills, newest first, paged towards older rows with
         ``idLessThan`` = the previous page's ``endId``; ``startTime`` bounds the window."""
         p: dict[str, Any] = {"symbol": self.instruments[inst].symbol, "productType": self.product,
-                             "limit": 100}
+                             "limit": self.trades_limit}
         if since_ms is not None:
             p["startTime"] = max(0, since_ms)
         if page:
             p["idLessThan"] = page
         return self._req("GET", "/api/v2/mix/order/fills", p)
 
-    def trades_next(self, reply: Reply, n: int) -> str | None:
+    def trades_next(self, reply: Reply, n: int, page: str | None) -> str | None:
         d = reply.data or {}
-        if n < 100 or not d.get("endId"):
+        if n < self.trades_limit or not d.get("endId"):
             return None
         return str(d["endId"])
 

@@ -80,18 +80,21 @@ class BybitTrading(TradingAdapter):
         return self._get("/v5/order/realtime", {"category": self.category, "settleCoin": "USDT",
                                                 "openOnly": 0, "limit": 50})
 
+    trades_limit = 100                  # rows per trade-list page (venue maximum)
+
     def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
         """/v5/execution/list, newest first, paged by nextPageCursor. With startTime only, Bybit
         answers a 7-day window from it; without, the last 7 days (older executions are not
         recoverable from this endpoint)."""
-        p: dict[str, Any] = {"category": self.category, "symbol": self._sym(inst), "limit": 100}
+        p: dict[str, Any] = {"category": self.category, "symbol": self._sym(inst),
+                             "limit": self.trades_limit}
         if since_ms is not None and self.clock.server_ms() - since_ms < 7 * 86_400_000 - 60_000:
             p["startTime"] = max(0, since_ms)
         if page:
             p["cursor"] = page
         return self._get("/v5/execution/list", p)
 
-    def trades_next(self, reply: Reply, n: int) -> str | None:
+    def trades_next(self, reply: Reply, n: int, page: str | None) -> str | None:
         return str((reply.data or {}).get("nextPageCursor") or "") or None
 
     def positions(self) -> Request:

@@ -76,19 +76,22 @@ class OkxTrading(TradingAdapter):
     def open_orders(self) -> Request:
         return self._req("GET", "/api/v5/trade/orders-pending", {"instType": self.inst_type})
 
+    trades_limit = 100                  # rows per trade-list page (venue maximum)
+
     def trades(self, inst: int, since_ms: int | None, page: str | None) -> Request:
         """/api/v5/trade/fills (last 3 days), newest first, paged towards older rows with
         ``after`` = the last billId of the previous page; ``begin`` bounds the window."""
-        p: dict[str, Any] = {"instType": self.inst_type, "instId": self._sym(inst), "limit": 100}
+        p: dict[str, Any] = {"instType": self.inst_type, "instId": self._sym(inst),
+                             "limit": self.trades_limit}
         if since_ms is not None:
             p["begin"] = max(0, since_ms)
         if page:
             p["after"] = page
         return self._req("GET", "/api/v5/trade/fills", p)
 
-    def trades_next(self, reply: Reply, n: int) -> str | None:
+    def trades_next(self, reply: Reply, n: int, page: str | None) -> str | None:
         rows = reply.data or []
-        if n < 100 or not rows:
+        if n < self.trades_limit or not rows:
             return None
         return str(rows[-1]["billId"])
 
