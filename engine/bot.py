@@ -208,7 +208,8 @@ class Bot:
         self.tasks: list[asyncio.Task[Any]] = []
         self.report_paths: tuple[Path, Path] | None = None
         self.final_table = ""
-        self._poller: BusyPoller | None = None
+        self._poller: Any = None                   # engine.pipeline.BusySpin when busy-polling
+        self._spin_ids: list[int] = []
         self._stopped = False
         self._await_ack: dict[int, int] = {}      # client id -> t_send (ns) of orders awaiting their reply
         self._early_acks: dict[int, int] = {}     # client id -> t_ack of replies that beat the drain
@@ -472,10 +473,39 @@ class Bot:
         gc.collect()
         gc.freeze()  # start-up objects are never collected again: shorter, rarer GC pauses
         if self.busy_poll:
-            self._poller = BusyPoller(asyncio.get_running_loop())
+            from engine.pipeline import BusySpin
+
+            self._poller = BusySpin(asyncio.get_running_loop(), self._hot_transports(),
+                                    budget_us=self.BUSY_SPIN_BUDGET_US)
             self._poller.start()
+            self._refresh_spin()
         log.info("bot %s started (%d instruments, cpu=%s, busy_poll=%s)", self.cfg.name, len(self.table),
                  self.cpu, self.busy_poll)
+
+    BUSY_SPIN_BUDGET_US = 100.0   # µs per compiled spin round before the loop runs timers and other I/O
+
+    def _hot_transports(self) -> list[Any]:
+        """Open market-data and order WebSockets: what the compiled busy-poll (BusySpin) polls."""
+        trs = []
+        feeds = getattr(self, "feeds", None)
+        for c in (feeds.conns.values() if feeds is not None else ()):
+            if c.transport is not None and not c.transport.is_disconnected:
+                trs.append(c.transport)
+        for k in self._venue_keys():
+            tr = self.pipeline.order_transport(int(Venue.parse(k)))
+            if tr is not None and not tr.is_disconnected:
+                trs.append(tr)
+        return trs[:16]
+
+    def _refresh_spin(self) -> None:
+        """Follow reconnects: re-point the busy-poll at the current connections every 250 ms."""
+        if self._poller is None or self._stopped:
+            return
+        trs = self._hot_transports()
+        if [id(t) for t in trs] != self._spin_ids:
+            self._poller.set_transports(trs)
+            self._spin_ids = [id(t) for t in trs]
+        asyncio.get_running_loop().call_later(0.25, self._refresh_spin)
 
     # ---------------------------------------------------------------------------------------- background
     def _start_background(self) -> None:
@@ -1025,12 +1055,22 @@ def replay_from_cli(args: Any) -> int:
     cfg = _load_bot_config(args.bot or str(Path(args.config).parent), args.config)
     for v in cfg.venues.values():
         v.preset = "sim"    # no live credentials or endpoints are used by a replay
+    recording = Path(args.recording)
+    snapshots = getattr(args, "snapshot", []) or []
+    tmpdir = None
+    if recording.suffix == ".jsonl":
+        recording, tmpdir = _convert_jsonl(cfg, recording, snapshots)
+    elif snapshots:
+        raise ConfigError("--snapshot is for fixture .jsonl recordings (hotpath record files carry their snapshots)")
     bot = Bot(cfg, sim=_NoSim())
     bot._build_core()
     try:
-        res = replay(bot, args.recording, latency, mirror_depth=args.depth)
+        res = replay(bot, recording, latency, mirror_depth=args.depth)
     except (ValueError, KeyError) as exc:  # data that does not fit the configured instruments
         raise ConfigError(f"replay of {args.recording}: {exc}") from None
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
     st, sim = res.stats, res.sim.stats
     maker = sum(1 for f in sim.fills if f.maker)
     print(f"replayed {st.frames} frames ({st.hot} on the hot path, {st.snapshots} snapshots, "
@@ -1049,6 +1089,31 @@ def replay_from_cli(args: Any) -> int:
     print(f"PnL {res.pnl:+,.6f} (after fees, open positions at the last mid)")
     print(format_table(bot.pipeline.latency.summary(), "per-stage latency (µs)"))
     return 0
+
+
+def _convert_jsonl(cfg: BotConfig, path: Path, snapshots: list[str]) -> tuple[Path, Any]:
+    """Fixture .jsonl (+ ``SYMBOL=FILE`` REST snapshots) -> a temporary recording for the config's venue."""
+    import tempfile
+
+    from engine.recorder import convert_fixture
+
+    venues = {ic.venue for ic in cfg.instruments}
+    if len(venues) != 1:
+        raise ConfigError(f"a .jsonl recording carries one venue; the config has {', '.join(sorted(venues))}")
+    snaps = []
+    for item in snapshots:
+        sym, sep, file = item.partition("=")
+        if not sep or not sym or not Path(file).is_file():
+            raise ConfigError(f"--snapshot {item!r}: expected SYMBOL=FILE with an existing file")
+        snaps.append((sym, Path(file), None))
+    tmp = tempfile.TemporaryDirectory(prefix="hotpath-replay-")
+    out = Path(tmp.name) / (path.stem + ".hprec")
+    try:
+        convert_fixture([path], out, Venue.parse(venues.pop()), snaps)
+    except (ValueError, KeyError, OSError) as exc:
+        tmp.cleanup()
+        raise ConfigError(f"converting {path}: {exc}") from None
+    return out, tmp
 
 
 class _NoSim:

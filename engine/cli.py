@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "behind displayed size, trades, trade-through; engine/sim/README.md) whose book is "
                                     "the recorded book, each order arriving after a latency drawn from a fixed value "
                                     "or a saved histogram; prints fills, positions, PnL and the latency table.")
-    rp.add_argument("recording", metavar="FILE", help="recording written by hotpath record (or converted from fixture .jsonl)")
+    rp.add_argument("recording", metavar="FILE", help="recording written by hotpath record, or a fixture .jsonl")
     rp.add_argument("--config", required=True, metavar="FILE", help="bot config (strategy, instruments, risk)")
     rp.add_argument("--bot", default=None, metavar="BOT", help="bot directory if not the config's own")
     rp.add_argument("--latency-us", type=_nonneg_float, default=None, metavar="US",
@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--depth", type=_positive_int, default=100, metavar="N",
                     help="recorded levels per side mirrored into the matching engine (default 100)")
     rp.add_argument("--fills", action="store_true", help="print every fill")
+    rp.add_argument("--snapshot", action="append", default=[], metavar="SYMBOL=FILE",
+                    help="for a fixture .jsonl recording: the REST depth snapshot of SYMBOL (repeatable); the "
+                         ".jsonl is converted with engine.recorder.convert_fixture for the config's single venue")
 
     b = sub.add_parser("bench", help="headline tick-to-trade benchmark (engine vs. plain Python baselines)",
                        add_help=False,

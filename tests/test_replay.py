@@ -267,3 +267,13 @@ def test_recorded_trade_never_sweeps_beyond_its_price(tmp_path):
     sim.trade(inst.id, inst.px_to_units("7.613"), 65, True)          # 60 ahead, then 5 of ours
     assert [(f.sz, f.px, f.side) for f in sim.stats.fills] == [("5", "7.613", -1)]
     assert bot.ctx.position(inst.id)["sz"] == -5
+
+
+def test_replay_fixture_jsonl_directly_equals_converted(tmp_path, sushi, fixtures_dir, capsys):
+    """A fixture .jsonl with --snapshot SYMBOL=FILE gives the same replay as the converted recording."""
+    d = fixtures_dir / "binance" / "usdm_futures"
+    cfg = _config(tmp_path)
+    a = _run(capsys, sushi, "--config", cfg, "--fills")
+    b = _run(capsys, d / "ws_combined_SUSHIUSDT.jsonl", "--config", cfg, "--fills",
+             "--snapshot", f"SUSHIUSDT={d / 'rest_depth_snapshot_SUSHIUSDT.json'}")
+    assert _fills(a) == _fills(b) and _fills(a)
