@@ -5,8 +5,9 @@ on the private socket after ``login``, and the private ``orders``/``positions`` 
 The ``orders`` channel is the source of truth: each push carries the order state and, for a fill,
 ``tradeId``/``fillSz``/``fillPx``. Per-fill fees come from ``fillFee`` when present, else from the
 change of the order's cumulative ``fee`` (OKX fees are negative when charged). OKX has no REST
-cancel-all for SWAP, so cancel-all cancels each open order. The cancel-all-after dead-man switch is
-not implemented by our simulator, so the router keeps none for OKX.
+cancel-all for SWAP, so cancel-all cancels each open order. Dead-man switch: cancel-all-after
+(``timeOut`` 10..120 s, refreshed by the router's dead-man loop; a shorter ``deadman_ms`` is
+rounded up to the venue's 10 s minimum).
 """
 from __future__ import annotations
 
@@ -97,6 +98,10 @@ class OkxTrading(TradingAdapter):
 
     def positions(self) -> Request:
         return self._req("GET", "/api/v5/account/positions", {"instType": self.inst_type})
+
+    def deadman(self, timeout_ms: int) -> list[Request]:
+        sec = min(120, max(10, -(-timeout_ms // 1000)))
+        return [self._req("POST", "/api/v5/trade/cancel-all-after", body={"timeOut": str(sec)})]
 
     def server_time(self) -> Request:
         return Request("GET", "/api/v5/public/time", "", "", {}, 1, False)

@@ -5,6 +5,7 @@ orders/positions channels, order/cancel-order/amend-order ops) and REST with OK-
 Decimals are printed without trailing zeros, as OKX does; checksums use those exact strings."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import time
@@ -41,6 +42,8 @@ class Okx(JsonVenue):
     def __init__(self, sim: Any, spec: Any) -> None:
         self.private: dict[str, set[Conn]] = {}
         self.trade_id = 100_000_000
+        self.cancel_after: asyncio.TimerHandle | None = None     # cancel-all-after countdown
+        self.cancel_after_fired = 0
         super().__init__(sim, spec)
 
     def endpoints(self) -> dict[str, str]:
@@ -64,6 +67,7 @@ class Okx(JsonVenue):
         r.add_get("/api/v5/trade/order", self.rest(self.r_order))
         r.add_get("/api/v5/trade/orders-pending", self.rest(self.r_pending))
         r.add_get("/api/v5/trade/fills", self.rest(self.r_fills))
+        r.add_post("/api/v5/trade/cancel-all-after", self.rest(self.r_cancel_all_after))
         r.add_get("/api/v5/account/positions", self.rest(self.r_positions))
         r.add_get("/api/v5/account/balance", self.rest(self.r_balance))
 
@@ -245,6 +249,30 @@ class Okx(JsonVenue):
     def r_pending(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         sym = p.get("instId")
         return [self.order_json(o) for o in self.engine.open_orders(sym)]
+
+    def r_cancel_all_after(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        """POST /api/v5/trade/cancel-all-after: cancel every pending order unless called again
+        within ``timeOut`` seconds (10..120; 0 disarms). Each call restarts the countdown."""
+        try:
+            sec = int(str(p.get("timeOut", "")))
+        except ValueError:
+            raise VenueError("51000", "Parameter timeOut error", 200) from None
+        if sec != 0 and not 10 <= sec <= 120:
+            raise VenueError("51000", "Parameter timeOut error", 200)
+        if self.cancel_after is not None:
+            self.cancel_after.cancel()
+            self.cancel_after = None
+        now = now_ms()
+        if sec:
+            self.cancel_after = asyncio.get_running_loop().call_later(sec, self._cancel_all_after_fire)
+        return [{"triggerTime": str(now + sec * 1000) if sec else "0", "tag": str(p.get("tag", "")),
+                 "ts": str(now)}]
+
+    def _cancel_all_after_fire(self) -> None:
+        self.cancel_after = None
+        self.cancel_after_fired += 1
+        for sym in self.engine.markets:
+            self.engine.cancel_all(sym)
 
     BILL_BASE = 700_000_000_000
 
