@@ -1062,8 +1062,16 @@ def replay_from_cli(args: Any) -> int:
         recording, tmpdir = _convert_jsonl(cfg, recording, snapshots)
     elif snapshots:
         raise ConfigError("--snapshot is for fixture .jsonl recordings (hotpath record files carry their snapshots)")
+    # the risk gate's order-rate bucket and book-age check run on the wall clock; a replay runs much faster
+    # than recorded time and its book stamps are recorded times, so both would reject at random: left out
+    off = [n for n, v in (("risk.max_orders_per_sec", cfg.risk.max_orders_per_sec),
+                          ("risk.max_quote_age_ms", cfg.risk.max_quote_age_ms)) if v]
+    cfg.risk.max_orders_per_sec = 0
+    cfg.risk.max_quote_age_ms = 0
     bot = Bot(cfg, sim=_NoSim())
     bot._build_core()
+    if off:
+        print(f"note: {' and '.join(off)} (wall-clock checks) are not applied in a replay")
     try:
         res = replay(bot, recording, latency, mirror_depth=args.depth)
     except (ValueError, KeyError) as exc:  # data that does not fit the configured instruments

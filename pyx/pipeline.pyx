@@ -633,36 +633,45 @@ cdef class BusySpin:
     cdef readonly uint64_t reads      # recv() calls that returned data
     cdef readonly uint64_t handoffs   # rounds ended early to let the loop read (TLS, EOF, error)
 
-    def __cinit__(self, loop, transports, double budget_us=100.0):
-        cdef WSTransport tr
+    def __cinit__(self, loop, transports=(), double budget_us=100.0):
         if budget_us <= 0:
             raise ValueError("budget_us must be > 0")
-        trs = list(transports)
-        if not trs or len(trs) > _SPIN_MAX_CONNS:
-            raise ValueError(f"1..{_SPIN_MAX_CONNS} transports")
         self.loop = loop
         self.budget_ns = <int64_t>(budget_us * 1000.0)
         self._trs = []
         self._protos = []
         self._n = 0
+        self.set_transports(transports)
+        self._run_cb = self._round
+
+    def set_transports(self, transports):
+        """Poll these picows WSTransports from now on (e.g. after a reconnect). An empty list still
+        keeps the loop from sleeping. Disconnected transports are skipped."""
+        cdef WSTransport tr
+        cdef int n = 0
+        trs = [t for t in transports if t is not None]
+        if len(trs) > _SPIN_MAX_CONNS:
+            raise ValueError(f"at most {_SPIN_MAX_CONNS} transports")
+        protos = []
         for t in trs:
             if not isinstance(t, WSTransport):
                 raise TypeError("transports must be picows WSTransport objects")
             tr = <WSTransport>t
-            if tr._socket < 0:
-                raise ValueError("transport has no socket")
             proto = None
             if not tr.is_secure:              # TLS: only readiness is polled, the loop decrypts
                 proto = tr.underlying_transport.get_protocol()
                 if not (hasattr(proto, "get_buffer") and hasattr(proto, "buffer_updated")):
                     raise TypeError("transport's protocol is not a buffered picows protocol")
-            self._fds[self._n].fd = tr._socket
-            self._fds[self._n].events = POLLIN
-            self._fds[self._n].revents = 0
-            self._trs.append(tr)
-            self._protos.append(proto)
-            self._n += 1
-        self._run_cb = self._round
+            protos.append(proto)
+        for t in trs:
+            tr = <WSTransport>t
+            self._fds[n].fd = tr._socket if (tr._socket >= 0 and not tr.is_disconnected) else -1
+            self._fds[n].events = POLLIN
+            self._fds[n].revents = 0
+            n += 1
+        self._trs = trs
+        self._protos = protos
+        self._n = n
 
     def start(self):
         if not self._on:

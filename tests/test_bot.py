@@ -327,3 +327,29 @@ async def test_timer_off_when_timer_ms_is_zero():
         assert Counting.calls == 0 and bot.counters.timers == 0
     finally:
         await bot.stop()
+
+
+async def test_busy_poll_bot_spins_compiled_over_its_connections_and_trades():
+    """runtime.busy_poll: the bot polls its market and order sockets with the compiled BusySpin (re-pointed
+    after reconnects) and still trades; stop() ends the spin. Pins this process, so the mask is restored."""
+    from engine.bot import Bot, BotOptions, demo_config
+    from engine.pipeline import BusySpin
+
+    mask = os.sched_getaffinity(0)
+    cfg = demo_config("market_maker")
+    bot = Bot(cfg, options=BotOptions(report=False, print_fn=lambda s: None, busy_poll=True, cpu=min(mask)))
+    try:
+        await bot.start()
+        spin = bot._poller
+        assert isinstance(spin, BusySpin) and spin.running
+        for _ in range(200):
+            if bot.counters.orders_sent >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert bot.counters.orders_sent >= 2
+        assert len(bot._spin_ids) >= 2                  # market-data and order connections are polled
+        assert spin.stats["rounds"] > 10 and spin.stats["polls"] > spin.stats["rounds"]
+    finally:
+        await bot.stop()
+        os.sched_setaffinity(0, mask)
+    assert not spin.running

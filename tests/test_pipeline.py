@@ -608,7 +608,14 @@ async def test_busy_spin_validates_arguments():
 
     loop = asyncio.get_running_loop()
     with pytest.raises(ValueError):
-        BusySpin(loop, [], budget_us=10)
+        BusySpin(loop, [None] * 0 + [object()] * 17, budget_us=10)
+    spin = BusySpin(loop, [], budget_us=10)       # no connection yet: still keeps the loop awake
+    spin.start()
+    await asyncio.sleep(0.01)
+    spin.stop()
+    assert spin.stats["rounds"] >= 1 and spin.stats["reads"] == 0
+    with pytest.raises(TypeError):
+        spin.set_transports([object()])
     with pytest.raises(TypeError):
         BusySpin(loop, [object()], budget_us=10)
     with pytest.raises(ValueError):
