@@ -133,6 +133,8 @@ class SimReplay:
     Call :meth:`before_frame` with a frame's receive time before it is fed (orders due by then arrive),
     :meth:`after_frame` after it (mirror, trades, new intents) and :meth:`finish` at the end."""
 
+    CASH = 10**12        # balance of every asset of the replay account
+
     def __init__(self, bot: Any, latency: LatencyModel, mirror_depth: int = 100, timer_ms: int = 0) -> None:
         from engine.codec import Decoder
         from engine.sim.config import SymbolSpec, VenueSpec
@@ -155,12 +157,19 @@ class SimReplay:
         for venue, insts in by_venue.items():
             ics = {(ic.venue, ic.symbol): ic for ic in bot.cfg.instruments}
             syms = []
+            balances = {"USDT": str(self.CASH)}
             for inst in insts:
                 ic = ics[(venue.key, inst.symbol)]
+                base, quote = _base_quote(inst.symbol)
+                balances.setdefault(quote, str(self.CASH))
+                balances.setdefault(base, str(self.CASH))
                 syms.append(SymbolSpec(inst.symbol, ic.tick_size, ic.lot_size,
                                        ic.min_qty if ic.min_qty != "0" else ic.lot_size, min_notional="0",
-                                       start_price="1", contract_mult=str(ic.contract_mult)))
-            eng = Engine(VenueSpec(venue.key, symbols=syms), futures=venue != Venue.BINANCE_SPOT)
+                                       start_price="1", base=base, quote=quote,
+                                       contract_mult=str(ic.contract_mult)))
+            # the account never limits a replay (the strategy's risk limits do): large balances, 100x leverage
+            eng = Engine(VenueSpec(venue.key, symbols=syms, balances=balances, leverage=100),
+                         futures=venue != Venue.BINANCE_SPOT)
             eng.new_event_when_crossing = venue in (Venue.BINANCE_SPOT, Venue.BINANCE_USDM)
             eng.listeners.append(_VenueListener(self, int(venue)))
             self.engines[int(venue)] = eng
@@ -353,6 +362,9 @@ class SimReplay:
             m.mark_px = (a + b) // 2
 
     def _publish_open(self, only: Any = None) -> None:
+        # the risk gate counts accepted NEWs; the matching engine is the truth about what is still open (as the
+        # router's State is live)
+        self.bot.risk.open_orders = sum(len(e.open_by_client) for e in self.engines.values())
         for inst in (only,) if only is not None else self.bot.table:
             eng = self.engines[int(inst.venue)]
             mine = eng.open_orders(inst.symbol)
@@ -363,6 +375,18 @@ class SimReplay:
             sell = sum(o.leaves for o in mine if o.side == "SELL")
             self.bot.ctx.set_open_orders(inst.id, len(mine), inst.sz_to_units(m.sz_str(buy)),
                                          inst.sz_to_units(m.sz_str(sell)))
+
+
+def _base_quote(symbol: str) -> tuple[str, str]:
+    """BTCUSDT -> (BTC, USDT); BTC-USDT-SWAP -> (BTC, USDT); unknown shapes -> (symbol, USDT)."""
+    s = symbol.upper()
+    if "-" in s:
+        parts = s.split("-")
+        return parts[0], parts[1] if len(parts) > 1 else "USDT"
+    for q in ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY"):
+        if s.endswith(q) and len(s) > len(q):
+            return s[: -len(q)], q
+    return s, "USDT"
 
 
 class _VenueListener:
