@@ -188,7 +188,11 @@ class TradingAdapter:
         return None
 
     def deadman(self, timeout_ms: int) -> list[Request]:
+        """Requests that (re)arm the venue's dead-man switch for ``timeout_ms``."""
         return []
+
+    #: seconds between dead-man requests; None = the router's ``deadman_every_s`` (heartbeats)
+    deadman_period_s: float | None = None
 
     #: reject reasons that mean "your timestamp is outside the window": resync the clock
     clock_error_codes: frozenset[str] = frozenset()
@@ -1093,15 +1097,19 @@ class Router:
 
     # ---- background --------------------------------------------------------------------------
     async def _deadman_loop(self, rv: _Venue) -> None:
-        """Exchange-side cancel-all if we go silent (Binance countdownCancelAll, OKX cancel-all-after)."""
+        """Exchange-side cancel-all if we go silent (Binance countdownCancelAll, OKX
+        cancel-all-after, Bybit disconnection protect)."""
         while True:
+            failed = False
             for req in rv.adapter.deadman(self.deadman_ms):
                 rep = await self._http(rv, req)
                 if rep.outcome == OK:
                     rv.deadman_ok += 1
                 else:
-                    rv.deadman_err = rep.reason
-            await asyncio.sleep(self.deadman_every_s)
+                    rv.deadman_err = rep.reason         # last failure, kept for status()
+                    failed = True
+            every = rv.adapter.deadman_period_s
+            await asyncio.sleep(self.deadman_every_s if every is None or failed else every)
 
     async def _housekeeping(self, rv: _Venue) -> None:
         """WS order timeouts -> unknown + query; periodic clock sync; optional periodic reconcile."""

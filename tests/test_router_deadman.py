@@ -68,3 +68,36 @@ async def test_okx_cancel_all_after_refreshed_then_fires_when_silent(tmp_path):
         assert rep.outcome == OK and rep.data[0]["triggerTime"] == "0" and v.cancel_after is None
         await r2.stop()
         await store.close()
+
+
+@pytest.mark.slow
+async def test_bybit_disconnect_cancel_survives_reconnect_fires_when_gone(tmp_path):
+    async with SimExchange(sim_config("bybit")) as ex:
+        store = await open_store(f"sqlite:///{tmp_path}/bybit.db")
+        r = make_router(ex, "bybit", store, deadman_ms=10_000, deadman_every_s=0.5,
+                        recv_window_ms=1000, order_timeout_s=0.5)
+        await r.start()
+        await r.ready()
+        rv = r.venues[Venue.BYBIT]
+        v = ex.venue("bybit")
+        await _wait(lambda: v.dcp_window == 10, 3.0)                 # armed once, 10 s window
+        assert r.status()["venues"]["bybit"]["deadman_ok"] == 1      # a setting, not a heartbeat
+        bad = rv.adapter._post("/v5/order/disconnected-cancel-all",
+                               {"product": "DERIVATIVES", "timeWindow": 5}, is_order=False)
+        rep = await r._http(rv, bad)
+        assert rep.outcome == REJECT and v.dcp_window == 10
+        bids, _ = ex.true_book("bybit", "BTCUSDT", 1)
+        o = await r.place(0, BUY, 10, int(round(float(bids[0][0]) * 10)) - 100)
+        await settle(r, lambda: o.status == NEW)
+        assert v.dcp_timer is None                                   # private stream is up
+        # a short drop: the router reconnects within the window, nothing is cancelled
+        ex.inject("bybit", "drop", target="user")
+        await _wait(lambda: v.dcp_timer is not None or r.status()["venues"]["bybit"]["user_reconnects"] >= 1, 3.0)
+        await _wait(lambda: r.status()["venues"]["bybit"]["user_up"] and v.dcp_timer is None, 5.0)
+        venue_o = next(x for x in ex.orders("bybit") if x.client_id == o.client_oid)
+        assert venue_o.is_open and v.dcp_fired == 0
+        await r.stop()                                               # the bot is gone
+        await store.close()
+        assert v.dcp_timer is not None and venue_o.is_open
+        await _wait(lambda: venue_o.status == "CANCELED", 12.0)
+        assert v.dcp_fired == 1

@@ -100,6 +100,17 @@ class BybitTrading(TradingAdapter):
     def positions(self) -> Request:
         return self._get("/v5/position/list", {"category": self.category, "settleCoin": "USDT"})
 
+    #: DCP is a setting, not a heartbeat: the open private connection keeps it from firing, so
+    #: the router re-sends it only now and then (in case the venue-side setting was reset)
+    deadman_period_s = 60.0
+
+    def deadman(self, timeout_ms: int) -> list[Request]:
+        """Disconnection protect: the venue cancels all DERIVATIVES orders once our private
+        connections are gone for ``timeWindow`` seconds (10..300)."""
+        sec = min(300, max(10, -(-timeout_ms // 1000)))
+        return [self._post("/v5/order/disconnected-cancel-all",
+                           {"product": "DERIVATIVES", "timeWindow": sec}, is_order=False)]
+
     def server_time(self) -> Request:
         return Request("GET", "/v5/market/time", "", "", {}, 1, False)
 

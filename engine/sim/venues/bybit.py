@@ -4,6 +4,7 @@ publicTrade, tickers snapshot+delta), private stream (auth, order/execution/posi
 order entry WebSocket (/v5/trade) and REST with X-BAPI-* signing."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import time
@@ -48,6 +49,10 @@ class Bybit(JsonVenue):
         self.private: dict[str, set[Conn]] = {}
         self.tick_pub: dict[str, dict[str, str]] = {}
         self.seq = 10_000_000
+        # disconnection protect (DCP) for DERIVATIVES: window in s, countdown, times it fired
+        self.dcp_window: int | None = None
+        self.dcp_timer: asyncio.TimerHandle | None = None
+        self.dcp_fired = 0
         super().__init__(sim, spec)
 
     def endpoints(self) -> dict[str, str]:
@@ -71,6 +76,7 @@ class Bybit(JsonVenue):
         r.add_get("/v5/order/realtime", self.rest(self.r_realtime))
         r.add_get("/v5/position/list", self.rest(self.r_positions))
         r.add_get("/v5/execution/list", self.rest(self.r_executions))
+        r.add_post("/v5/order/disconnected-cancel-all", self.rest(self.r_dcp))
         r.add_get("/v5/account/wallet-balance", self.rest(self.r_wallet))
 
     # ------------------------------------------------------------------ auth / REST --------
@@ -358,6 +364,51 @@ class Bybit(JsonVenue):
         return {"nextPageCursor": nxt, "category": "linear",
                 "list": [self.execution_json(f) for f in page]}
 
+    def r_dcp(self, p: dict[str, Any]) -> dict[str, Any]:
+        """POST /v5/order/disconnected-cancel-all (DCP): when every private connection of the
+        account is gone for ``timeWindow`` s (10..300), all active orders of ``product`` are
+        cancelled. Only connections subscribed to ``dcp.future`` count once any is; otherwise
+        every authenticated private connection counts. Only DERIVATIVES (linear) is simulated."""
+        product = str(p.get("product") or "OPTIONS")
+        if product not in ("OPTIONS", "DERIVATIVES", "SPOT"):
+            raise VenueError(10001, "params error: product invalid")
+        if product != "DERIVATIVES":
+            raise VenueError(10001, f"product {product} is not simulated (DERIVATIVES only).")
+        try:
+            tw = int(p["timeWindow"])
+        except (KeyError, TypeError, ValueError):
+            raise VenueError(10001, "params error: timeWindow invalid") from None
+        if not 10 <= tw <= 300:
+            raise VenueError(10001, "params error: timeWindow must be in [10, 300]")
+        self.dcp_window = tw
+        if self.dcp_timer is not None:          # a new window applies from now
+            self.dcp_timer.cancel()
+            self.dcp_timer = None
+        self._dcp_check()
+        return {}
+
+    def _dcp_alive(self, closing: Conn | None = None) -> bool:
+        dcp = self.private.get("dcp.future")
+        if dcp:                                 # some connection asked for DCP: only those count
+            return any(c is not closing for c in dcp)
+        return any(c is not closing and c.kind == "user" and c.state.get("auth") for c in self.conns)
+
+    def _dcp_check(self, closing: Conn | None = None) -> None:
+        if self.dcp_window is None:
+            return
+        if self._dcp_alive(closing):
+            if self.dcp_timer is not None:
+                self.dcp_timer.cancel()
+                self.dcp_timer = None
+        elif self.dcp_timer is None:
+            self.dcp_timer = asyncio.get_running_loop().call_later(self.dcp_window, self._dcp_fire)
+
+    def _dcp_fire(self) -> None:
+        self.dcp_timer = None
+        self.dcp_fired += 1
+        for sym in self.engine.markets:
+            self.engine.cancel_all(sym)
+
     def execution_json(self, f: Fill) -> dict[str, Any]:
         o = f.order
         m = self.engine.markets[o.symbol]
@@ -597,6 +648,8 @@ class Bybit(JsonVenue):
             return {"success": False, "ret_msg": "Signature Error", "op": "auth", "conn_id": cid,
                     "retCode": 10004}
         conn.state["auth"] = True
+        if conn.kind == "user":
+            self._dcp_check()
         return {"success": True, "ret_msg": "", "op": "auth", "conn_id": cid}
 
     def on_private(self, conn: Conn, text: str) -> None:
@@ -620,7 +673,7 @@ class Bybit(JsonVenue):
             for a in req.get("args") or []:
                 base = str(a)
                 if base not in ("order", "execution", "execution.fast", "position", "wallet",
-                                "order.linear", "execution.linear", "position.linear"):
+                                "order.linear", "execution.linear", "position.linear", "dcp.future"):
                     conn.send(dumps({"success": False, "ret_msg": f"Invalid topic: {a}", "conn_id": cid,
                                      "req_id": rid, "op": op}))
                     return
@@ -628,6 +681,7 @@ class Bybit(JsonVenue):
                 base = str(a).split(".linear")[0]
                 s = self.private.setdefault(base, set())
                 (s.add if op == "subscribe" else s.discard)(conn)
+            self._dcp_check()
             conn.send(dumps({"success": True, "ret_msg": "", "op": op, "conn_id": cid, "req_id": rid}))
         else:
             conn.send(dumps({"success": False, "ret_msg": f"Invalid op: {op}", "conn_id": cid,
@@ -635,6 +689,7 @@ class Bybit(JsonVenue):
 
     def on_conn_closed(self, conn: Conn) -> None:
         super().on_conn_closed(conn)
+        self._dcp_check(closing=conn)
         for s in self.private.values():
             s.discard(conn)
 
