@@ -12,6 +12,8 @@ Each configuration runs as its own bot process, one after the other in the same 
   engine-cy     our engine, compiled strategy (bots/bench, engine.pipeline hot path)
   engine-py     our engine, PyStrategy
   engine-cy-warm  engine-cy plus an order-path warm-up (dummy encode+sign every 1 ms, never sent)
+  engine-cy-pyspin  engine-cy whose --busy-poll is the Python call_soon spinner instead of BusySpin
+  engine-cy-nowarm  engine-cy whose BusySpin does not warm the order path between rounds
   plain         benchmarks/baselines/plain_bot.py (websockets + json + aiohttp REST + stdlib hmac)
   fast-py       benchmarks/baselines/fast_py_bot.py (picows + orjson + uvloop + WS order.place)
   echo          benchmarks/baselines/echo_bot.py (no work: a pre-built frame on every 10th quote; the floor)
@@ -86,6 +88,7 @@ def bot_commands() -> dict[str, list[str]]:
         "engine-py": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "py"],
         "engine-cy-warm": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy", "--warm-ms", "1"],
         "engine-cy-pyspin": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy", "--busy-poll-mode", "py"],
+        "engine-cy-nowarm": [PY, str(ROOT / "bots" / "bench" / "run.py"), "--strategy", "cy", "--spin-warm-us", "0"],
         "plain": [PY, str(b / "plain_bot.py")],
         "fast-py": [PY, str(b / "fast_py_bot.py")],
         "echo": [PY, str(b / "echo_bot.py")],
@@ -587,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--busy-poll", choices=("off", "on", "both"), default="both",
                    help="run each bot without and/or with --busy-poll (plain never busy-polls)")
     p.add_argument("--cpu", type=int, default=None, help="pin each bot to this CPU (taskset)")
+    p.add_argument("--exchange-cpu", type=int, default=None,
+                   help="pin this process (the exchange side) to this CPU (os.sched_setaffinity)")
     p.add_argument("--exchange-busy-poll", action="store_true",
                    help="the exchange side never sleeps in select either (removes its wake-up from every sample)")
     p.add_argument("--exchange", choices=("lite", "sim"), default="lite",
@@ -599,6 +604,11 @@ def main(argv: list[str] | None = None) -> int:
     for n in names:
         if n not in cmds:
             p.error(f"unknown bot {n!r}; choose from {', '.join(cmds)}")
+    if args.exchange_cpu is not None:
+        try:
+            os.sched_setaffinity(0, {args.exchange_cpu})
+        except (OSError, ValueError) as exc:
+            p.error(f"--exchange-cpu {args.exchange_cpu}: {exc}")
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.busy_poll]
     if args.exchange == "sim" and args.exchange_busy_poll:
         p.error("--exchange-busy-poll applies to the lite exchange only")

@@ -21,7 +21,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 from engine.types cimport *
-from engine.strategy cimport Context, Strategy, intent_to_dict
+from engine.strategy cimport Context, Strategy, intent_to_dict, intent_from_dict
 from engine.risk cimport RiskGate
 from engine.codec cimport Decoder
 from engine.book cimport Book, eng_book, eng_book_apply, eng_book_bind_top
@@ -632,6 +632,12 @@ cdef class BusySpin:
     cdef readonly uint64_t polls      # poll() calls
     cdef readonly uint64_t reads      # recv() calls that returned data
     cdef readonly uint64_t handoffs   # rounds ended early to let the loop read (TLS, EOF, error)
+    cdef readonly uint64_t warmups    # warm-up encodes done between rounds
+    cdef OrderEncoder _warm_enc       # set_warmup: encode+sign a dummy order (never sent) ...
+    cdef eng_intent _warm_it
+    cdef char* _warm_buf
+    cdef int64_t _warm_every_ns       # ... at most this often, while spinning
+    cdef int64_t _warm_next
 
     def __cinit__(self, loop, transports=(), double budget_us=100.0):
         if budget_us <= 0:
@@ -643,6 +649,32 @@ cdef class BusySpin:
         self._n = 0
         self.set_transports(transports)
         self._run_cb = self._round
+        self._warm_buf = <char*>malloc(_OBUF_CAP)
+        if self._warm_buf == NULL:
+            raise MemoryError("warm-up buffer")
+
+    def __dealloc__(self):
+        free(self._warm_buf)
+
+    def set_warmup(self, OrderEncoder encoder, dict intent=None, double every_us=200.0):
+        """Keep the rarely taken order path cached while spinning: every ``every_us`` (between
+        rounds) encode and sign ``intent`` (an intent dict as for ``OrderEncoder.encode_py``) with
+        ``encoder`` into a scratch buffer. Nothing is sent and no risk state changes; the core is
+        spinning anyway, so this costs no wake-up. ``encoder=None`` turns it off. WebSocket
+        encoders only (a REST encoder keeps the last signature for the request being built)."""
+        if encoder is None:
+            self._warm_enc = None
+            return
+        if encoder.rest:
+            raise ValueError("warm-up is for WebSocket order encoders only")
+        if intent is None or every_us <= 0:
+            raise ValueError("set_warmup needs an intent dict and every_us > 0")
+        intent_from_dict(intent, &self._warm_it)
+        if encoder.encode(&self._warm_it, eng_wall_ns() // 1000000, self._warm_buf, _OBUF_CAP) < 0:
+            raise ValueError("the warm-up intent does not encode with this encoder")
+        self._warm_enc = encoder
+        self._warm_every_ns = <int64_t>(every_us * 1000.0)
+        self._warm_next = 0
 
     def set_transports(self, transports):
         """Poll these picows WSTransports from now on (e.g. after a reconnect). An empty list still
@@ -687,7 +719,8 @@ cdef class BusySpin:
 
     @property
     def stats(self):
-        return {"rounds": self.rounds, "polls": self.polls, "reads": self.reads, "handoffs": self.handoffs}
+        return {"rounds": self.rounds, "polls": self.polls, "reads": self.reads, "handoffs": self.handoffs,
+                "warmups": self.warmups}
 
     cdef int _read(self, int i) except -1:
         """One non-blocking read of slot ``i`` into picows's buffer. Returns 1 data, 0 nothing,
@@ -744,5 +777,14 @@ cdef class BusySpin:
                 break
         if handoff:
             self.handoffs += 1
+        elif self._warm_enc is not None and eng_now_ns() >= self._warm_next:
+            self._warm()
         if self._on:
             self.loop.call_soon(self._run_cb)
+
+    cdef void _warm(self) noexcept:
+        cdef OrderEncoder enc = self._warm_enc
+        with nogil:
+            enc.encode(&self._warm_it, eng_wall_ns() // 1000000, self._warm_buf, _OBUF_CAP)
+            self._warm_next = eng_now_ns() + self._warm_every_ns
+        self.warmups += 1

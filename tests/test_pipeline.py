@@ -616,6 +616,25 @@ async def test_busy_spin_validates_arguments():
     assert spin.stats["rounds"] >= 1 and spin.stats["reads"] == 0
     with pytest.raises(TypeError):
         spin.set_transports([object()])
+    # order-path warm-up between rounds: encodes (never sends) a dummy order, WS encoders only
+    from engine import strategy as st
+
+    enc = OrderEncoder(SPOT, "ws", "k" * 64, "s" * 64)
+    enc.add_instrument(BTC)
+    warm = {"kind": st.INTENT_NEW, "venue": SPOT, "inst": 0, "side": st.SIDE_BUY, "ord_type": st.ORD_LIMIT,
+            "tif": st.TIF_IOC, "px": 6_500_000, "sz": 100, "client_id": 1}
+    spin.set_warmup(enc, warm, every_us=100)
+    spin.start()
+    await asyncio.sleep(0.02)
+    spin.stop()
+    assert spin.stats["warmups"] >= 2
+    rest = OrderEncoder(SPOT, "rest", "k" * 64, "s" * 64)
+    rest.add_instrument(BTC)
+    with pytest.raises(ValueError, match="WebSocket"):
+        spin.set_warmup(rest, warm)
+    with pytest.raises(ValueError, match="does not encode"):
+        spin.set_warmup(enc, dict(warm, inst=5))
+    spin.set_warmup(None)
     with pytest.raises(TypeError):
         BusySpin(loop, [object()], budget_us=10)
     with pytest.raises(ValueError):

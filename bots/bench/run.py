@@ -116,6 +116,13 @@ async def run(args: argparse.Namespace) -> dict:
     if args.busy_poll and args.busy_poll_mode == "c":
         # compiled spin: poll()+recv() of the market and order sockets in C, frames run inline
         poller = BusySpin(loop, [md_tr, order_tr], budget_us=args.spin_budget_us)
+        if args.spin_warm_us > 0:   # the core spins anyway: keep encode+sign cached between rounds
+            from engine import strategy as st
+
+            t = ctx.top(0)
+            poller.set_warmup(enc, {"kind": st.INTENT_NEW, "venue": venue, "inst": 0, "side": st.SIDE_BUY,
+                                    "ord_type": st.ORD_LIMIT, "tif": st.TIF_IOC, "px": t["bid_px"] or inst.tick_units,
+                                    "sz": inst.lot_units, "client_id": 1}, every_us=args.spin_warm_us)
         poller.start()
     elif args.busy_poll:
         poller = BusyPoller(loop)   # the loop spins through a Python call_soon callback
@@ -149,6 +156,9 @@ def main() -> None:
                         "py: engine.bot.BusyPoller (a call_soon callback per spin)")
     p.add_argument("--spin-budget-us", type=float, default=100.0,
                    help="c mode: µs per spin round before yielding to the event loop (timers, other I/O)")
+    p.add_argument("--spin-warm-us", type=float, default=200.0,
+                   help="c mode: encode+sign a dummy order (never sent) at most every N µs between spin rounds "
+                        "to keep the order path cached (0 = off)")
     p.add_argument("--no-uvloop", action="store_true")
     p.add_argument("--warm-ms", type=float, default=0.0,
                    help="encode+sign a dummy order every N ms to keep the order path cached (0 = off)")
