@@ -235,6 +235,24 @@ async def test_server_shutdown_event_then_disconnect(sim, session):
         assert seen and ws.closed
 
 
+async def test_server_shutdown_spares_connections_opened_after_the_notice(sim, session):
+    """The planned-reconnect contract: a replacement opened during the grace period survives it."""
+    url = sim.endpoints(FUT)["ws_public"] + "/stream?streams=btcusdt@bookTicker"
+    async with session.ws_connect(url) as old:
+        await old.receive_json(timeout=3)
+        sim.inject(FUT, "shutdown", grace=0.3)
+        async with session.ws_connect(url) as new:
+            await new.receive_json(timeout=3)
+            assert await _closed(old, 3)
+            t_end = time.monotonic() + 0.6          # well past the grace
+            got = 0
+            while time.monotonic() < t_end:
+                msg = await new.receive(timeout=3)
+                assert msg.type == aiohttp.WSMsgType.TEXT, msg
+                got += 1
+            assert got > 0 and not new.closed
+
+
 async def test_forced_disconnect_after_max_age(session):
     cfg = SimConfig(venues=[VenueSpec(FUT, faults={"max_age": {"seconds": 0.4}})], quote_rate=50)
     async with SimExchange(cfg) as ex:

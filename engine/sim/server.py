@@ -416,12 +416,17 @@ class VenueServer:
         elif fault == "shutdown":
             self.faults.clear("shutdown")
             self.faults.fired("shutdown")
+            # Only the connections that got the notice go away (a client's replacement, opened
+            # during the grace period, lands on another server at the real venue and survives).
+            notified = list(self.conns_of(target))
             self.shutdown_notice()
             grace = params.get("grace", 1.0)
 
             async def _later() -> None:
                 await asyncio.sleep(grace)
-                for c in self.conns_of(target):
+                for c in notified:
+                    if c.closed:
+                        continue
                     await c.close(1001, b"server shutdown")
                     self.drop_conn(c)
             self.tasks.append(asyncio.get_running_loop().create_task(_later()))
