@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """A small real trading program for tests/test_crash.py: Router + SQLite store against a sim venue.
 
-Usage: _crash_child.py <endpoints-json> <api_key> <secret> <db path> <seed>
+Usage: _crash_child.py <endpoints-json> <api_key> <secret> <db path> <seed> [<venue> <passphrase>]
+(venue binance_usdm by default; BTCUSDT with tick 0.1 and lot 0.001 on every venue it supports)
 Prints READY once ``router.ready()`` returned (store reloaded, venue reconciled), then trades
 random limit / market / IOC / post-only orders, cancels and amends until it is killed (-9)."""
 from __future__ import annotations
@@ -16,17 +17,18 @@ from engine.instruments import InstrumentTable, Venue
 from engine.router import Router, VenueConfig
 from engine.store import open_store
 
-V = "binance_usdm"
 
 
 async def main() -> None:
     endpoints = orjson.loads(sys.argv[1])
     key, secret, db, seed = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    v = sys.argv[6] if len(sys.argv) > 6 else "binance_usdm"
+    passphrase = sys.argv[7] if len(sys.argv) > 7 else ""
     t = InstrumentTable()
-    t.add(Venue.BINANCE_USDM, "BTCUSDT", "0.10", "0.001", min_qty="0.001")
+    t.add(Venue.parse(v), "BTCUSDT", "0.10", "0.001", min_qty="0.001")
     store = await open_store(f"sqlite:///{db}")
     rnd = random.Random(seed)
-    r = Router(t, store, {V: VenueConfig(endpoints, key, secret)}, use_ws=rnd.random() < 0.6,
+    r = Router(t, store, {v: VenueConfig(endpoints, key, secret, passphrase)}, use_ws=rnd.random() < 0.6,
                recv_window_ms=1000, order_timeout_s=0.5)
     await r.start()
     await r.ready()

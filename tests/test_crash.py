@@ -19,23 +19,26 @@ import pytest
 from engine.sim.server import SimExchange
 from engine.store import open_store
 
-from _router_util import make_router, settle, sim_config
+from _router_util import make_router, settle, sim_config, sim_trade_id
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-V = "binance_usdm"
 KILLS = 22
+# venues whose BTCUSDT has tick 0.1 / lot 0.001 in the sim (the child's instrument); each one
+# recovers missed fills differently (Binance fromId/startTime, Bybit execId + cursor, Bitget
+# idLessThan without client ids)
+CRASH_VENUES = ["binance_usdm", "bybit", "bitget"]
 
 
-async def _spawn(ex, db: Path, seed: int) -> asyncio.subprocess.Process:
-    key, secret, _ = ex.credentials(V)
+async def _spawn(ex, V: str, db: Path, seed: int) -> asyncio.subprocess.Process:
+    key, secret, pp = ex.credentials(V)
     return await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "tests" / "_crash_child.py"), orjson.dumps(ex.endpoints(V)).decode(),
-        key, secret, str(db), str(seed), stdout=asyncio.subprocess.PIPE,
+        key, secret, str(db), str(seed), V, pp, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def _sweep_through(ex, o) -> None:
+def _sweep_through(ex, V: str, o) -> None:
     """A market trade that takes the book up to and including the price of our resting ``o``
     (the published book includes our orders), so ``o`` fills while no bot is running."""
     m = ex.venue(V).engine.markets["BTCUSDT"]
@@ -48,7 +51,8 @@ def _sweep_through(ex, o) -> None:
     ex.market_trade(V, "BTCUSDT", "SELL" if o.side == "BUY" else "BUY", str(qty))
 
 
-async def test_kill9_loop_store_equals_exchange(tmp_path):
+@pytest.mark.parametrize("V", CRASH_VENUES)
+async def test_kill9_loop_store_equals_exchange(tmp_path, V):
     cfg = sim_config(V, weight_limit_1m=10_000_000, order_limit_10s=1_000_000,
                      order_limit_1m=10_000_000)
     rnd = random.Random(7)
@@ -56,7 +60,7 @@ async def test_kill9_loop_store_equals_exchange(tmp_path):
     async with SimExchange(cfg) as ex:
         sessions = []
         for i in range(KILLS):
-            p = await _spawn(ex, db, i)
+            p = await _spawn(ex, V, db, i)
             line = await asyncio.wait_for(p.stdout.readline(), 30)
             if not line.startswith(b"READY"):
                 err = await p.stderr.read()
@@ -72,7 +76,7 @@ async def test_kill9_loop_store_equals_exchange(tmp_path):
             await p.wait()
             resting = [o for o in ex.orders(V) if o.is_open and o.client_id.startswith("hp")]
             if resting and rnd.random() < 0.7:           # fills while we are dead
-                _sweep_through(ex, rnd.choice(resting))
+                _sweep_through(ex, V, rnd.choice(resting))
         assert sessions == sorted(set(sessions)), "session counter must grow at every start"
         # final restart in-process: reload + reconcile, then compare with the exchange
         store = await open_store(f"sqlite:///{db}")
@@ -84,7 +88,8 @@ async def test_kill9_loop_store_equals_exchange(tmp_path):
         ids = [o.client_id for o in venue_orders]
         assert len(ids) > 50, "the children should have traded"
         assert len(ids) == len(set(ids)), "duplicate client order id on the venue"
-        sim_fills = {f"BTCUSDT:{f.trade_id}": f for f in ex.fills(V) if f.order.client_id.startswith("hp")}
+        sim_fills = {sim_trade_id(V, f): f for f in ex.fills(V)
+                     if f.order.symbol == "BTCUSDT" and f.order.client_id.startswith("hp")}
         assert len(sim_fills) > 10
         db_rows = sqlite3.connect(db).execute("SELECT venue, trade_id, sz FROM fills").fetchall()
         stored = [t for _, t, _ in db_rows]
@@ -112,11 +117,14 @@ async def test_kill9_loop_store_equals_exchange(tmp_path):
                 assert not o.is_open, f"open venue order {o.client_id} unknown after reconcile"
                 continue
             assert lo.filled_sz == o.filled, o.client_id
-            assert lo.status == o.status.lower(), (o.client_id, lo.status, o.status)
+            ok = {o.status.lower()}
+            if not V.startswith("binance") and ok & {"expired", "canceled"}:
+                ok = {"expired", "canceled"}        # these venues report both as cancelled
+            assert lo.status in ok, (o.client_id, lo.status, o.status)
         assert not [o for o in r.state.orders.values() if o.status == "unknown"]
         await r.stop()                                   # flushes the store
         row = sqlite3.connect(db).execute("SELECT sz FROM positions WHERE inst=0").fetchone()
         assert row is not None and row[0] == want        # the persisted position too
-        print(f"kills={KILLS} venue_orders={len(ids)} fills={len(sim_fills)} stored={len(stored)} "
+        print(f"{V}: kills={KILLS} venue_orders={len(ids)} fills={len(sim_fills)} stored={len(stored)} "
               f"missing={len(missing)} recovered={recovered_all} (final start {recovered}) position_diffs={pos_diffs}")
         await store.close()
