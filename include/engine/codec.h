@@ -129,6 +129,12 @@ static inline void eng_codec_free(eng_codec* c) {
 #define ENG_KEQ(k, kn, lit) ((kn) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
 #define ENG_FAIL(c, rc, why) do { (c)->err = (why); return (rc); } while (0)
 #define ENG_TRY(c, expr, why) do { int _r = (expr); if (_r < 0) { (c)->err = (why); return _r; } } while (0)
+/* A key allowed once per object: a repeat is a parse error, else its value is read into v. */
+#define ENG_J_ONCE(c, j, v, depth, why) do {                                    \
+        if ((v).t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");    \
+        int _r = eng_j_val((j), &(v), (depth));                                   \
+        if (_r) ENG_FAIL(c, _r, why);                                             \
+    } while (0)
 
 typedef struct eng_jkey { const char* k; uint8_t n; } eng_jkey;
 #define ENG_K(s) { s, (uint8_t)(sizeof(s) - 1) }
@@ -825,17 +831,14 @@ static int eng_bb_book(eng_codec* c, eng_jcur* j, const eng_bb* st, int64_t recv
             rc = eng_levels_field(c, j, s, bid ? c->bids : c->asks, bid ? &lb : &la, 2);
             if (rc) ENG_FAIL(c, rc, bid ? "b: bad bid levels" : "a: bad ask levels");
         } else if (kn == 1 && k[0] == 's') {
-            if (sv.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &sv, 2))) ENG_FAIL(c, rc, "s: symbol");
+            ENG_J_ONCE(c, j, sv, 2, "s: symbol");
             if (sv.t != ENG_JT_STR) ENG_FAIL(c, ENG_ERR_TYPE, "s: symbol is not a string");
             s = eng_sym_find(c, ENG_SYMCLS_ANY, sv.p, sv.n);
             if (!s) ENG_FAIL(c, ENG_ERR_UNKNOWN_SYMBOL, "s: symbol not registered");
         } else if (kn == 1 && k[0] == 'u') {
-            if (uv.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &uv, 2))) ENG_FAIL(c, rc, "u: update id");
+            ENG_J_ONCE(c, j, uv, 2, "u: update id");
         } else if (ENG_KEQ(k, kn, "seq")) {
-            if (seqv.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &seqv, 2))) ENG_FAIL(c, rc, "seq");
+            ENG_J_ONCE(c, j, seqv, 2, "seq");
         } else {
             if ((rc = eng_j_skip(j, 2))) ENG_FAIL(c, rc, "invalid JSON value");
         }
@@ -938,8 +941,7 @@ static int eng_decode_bybit(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
         size_t kn;
         if ((rc = eng_j_key(j, &k, &kn))) ENG_FAIL(c, rc, "bad object key");
         if (ENG_KEQ(k, kn, "topic")) {
-            if (st.topic.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &st.topic, 1))) ENG_FAIL(c, rc, "topic");
+            ENG_J_ONCE(c, j, st.topic, 1, "topic");
             const eng_jv* t = &st.topic;
             if (t->t != ENG_JT_STR) ENG_FAIL(c, ENG_ERR_TYPE, "topic is not a string");
             if (t->n > 10 && memcmp(t->p, "orderbook.", 10) == 0) st.kind = BBK_BOOK;
@@ -948,14 +950,12 @@ static int eng_decode_bybit(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
             else if (t->n > 6 && memcmp(t->p, "trade.", 6) == 0) st.kind = BBK_TRADE;
             else ENG_FAIL(c, ENG_ERR_UNSUPPORTED, "topic: not a hot channel");
         } else if (ENG_KEQ(k, kn, "type")) {
-            if (st.type.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &st.type, 1))) ENG_FAIL(c, rc, "type");
+            ENG_J_ONCE(c, j, st.type, 1, "type");
             if (ENG_JV_IS(&st.type, "snapshot")) st.is_snapshot = 1;
             else if (ENG_JV_IS(&st.type, "delta")) st.is_snapshot = 0;
             else ENG_FAIL(c, st.type.t == ENG_JT_STR ? ENG_ERR_UNSUPPORTED : ENG_ERR_TYPE, "type: not snapshot/delta");
         } else if (ENG_KEQ(k, kn, "ts")) {
-            if (st.ts.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &st.ts, 1))) ENG_FAIL(c, rc, "ts");
+            ENG_J_ONCE(c, j, st.ts, 1, "ts");
         } else if (ENG_KEQ(k, kn, "data")) {
             if (st.data_done || st.data.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
             /* ts may follow data: the book needs only kind/type here, ts is filled after */
@@ -1058,17 +1058,13 @@ static int eng_ox_book(eng_codec* c, eng_jcur* j, const eng_ox* st, int64_t recv
         } else if (ENG_KEQ(k, kn, "bids")) {
             if ((rc = eng_levels_field(c, j, s, c->bids, &lb, 3))) ENG_FAIL(c, rc, "bids: bad levels");
         } else if (ENG_KEQ(k, kn, "ts")) {
-            if (ts.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &ts, 3))) ENG_FAIL(c, rc, "ts");
+            ENG_J_ONCE(c, j, ts, 3, "ts");
         } else if (ENG_KEQ(k, kn, "checksum")) {
-            if (cs.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &cs, 3))) ENG_FAIL(c, rc, "checksum");
+            ENG_J_ONCE(c, j, cs, 3, "checksum");
         } else if (ENG_KEQ(k, kn, "seqId") || ENG_KEQ(k, kn, "seq")) {
-            if (seq.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &seq, 3))) ENG_FAIL(c, rc, "seqId");
+            ENG_J_ONCE(c, j, seq, 3, "seqId");
         } else if (ENG_KEQ(k, kn, "prevSeqId")) {
-            if (prev.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &prev, 3))) ENG_FAIL(c, rc, "prevSeqId");
+            ENG_J_ONCE(c, j, prev, 3, "prevSeqId");
         } else {
             if ((rc = eng_j_skip(j, 3))) ENG_FAIL(c, rc, "invalid JSON value");
         }
@@ -1279,8 +1275,7 @@ static int eng_decode_okx_bitget(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
             if (*j->p != '{') ENG_FAIL(c, ENG_ERR_TYPE, "arg is not an object");
             if ((rc = eng_ox_arg(c, j, &st))) return rc;
         } else if (ENG_KEQ(k, kn, "action")) {
-            if (action.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &action, 1))) ENG_FAIL(c, rc, "action");
+            ENG_J_ONCE(c, j, action, 1, "action");
             if (ENG_JV_IS(&action, "snapshot")) st.is_snapshot = 1;
             else if (ENG_JV_IS(&action, "update")) st.is_snapshot = 0;
             else ENG_FAIL(c, action.t == ENG_JT_STR ? ENG_ERR_UNSUPPORTED : ENG_ERR_TYPE, "action: not snapshot/update");
@@ -1296,8 +1291,7 @@ static int eng_decode_okx_bitget(eng_codec* c, eng_jcur* j, int64_t recv_ns) {
                 ENG_FAIL(c, rc, "data");
             }
         } else if (ENG_KEQ(k, kn, "ts")) {
-            if (st.ts.t != ENG_JT_NONE) ENG_FAIL(c, ENG_ERR_PARSE, "duplicate key");
-            if ((rc = eng_j_val(j, &st.ts, 1))) ENG_FAIL(c, rc, "ts");
+            ENG_J_ONCE(c, j, st.ts, 1, "ts");
         } else if (ENG_KEQ(k, kn, "event") || ENG_KEQ(k, kn, "op") || ENG_KEQ(k, kn, "id") ||
                    ENG_KEQ(k, kn, "code")) {
             ENG_FAIL(c, ENG_ERR_UNSUPPORTED, "control or order message");
