@@ -327,6 +327,44 @@ cdef _reject_python_hooks(type cls):
     _checked_types.add(cls)
 
 
+cdef inline void _intent(eng_intent* it, int kind, int inst, int side, int ord_type, int tif,
+                         int flags, int64_t px, int64_t sz, int64_t target_id) noexcept nogil:
+    """Zero ``it`` and set the fields the emit helpers choose (the rest is stamped by ``emit``).
+    Inlined with constant arguments, so each helper compiles to the same stores as before."""
+    memset(it, 0, sizeof(eng_intent))
+    it.kind = kind
+    it.inst = inst
+    it.side = side
+    it.ord_type = ord_type
+    it.tif = tif
+    it.flags = flags
+    it.px = px
+    it.sz = sz
+    it.target_id = target_id
+
+
+# Shared steps of the Python-facing deliver_* methods. Module functions, not cdef methods: the
+# Strategy vtable is ABI (engine/strategy.pxd).
+cdef int _deliver_venue(Strategy s, int inst) except -1:
+    """Bound-context and instrument-range checks; returns the venue of ``inst``."""
+    s._require_ctx()
+    if inst < 0 or inst >= ENG_MAX_INSTRUMENTS:
+        raise IndexError(f"instrument id {inst} out of range")
+    return s._eng.ctx.ins[inst].venue
+
+
+cdef int _delivered(Strategy s, int rc, bint flush) except? -1:
+    """Raise StrategyError for rc < 0; with ``flush`` send what the hook emitted either way."""
+    if flush:
+        try:
+            s._check_rc(rc)
+        finally:
+            s._flush_to_pipeline()
+    else:
+        s._check_rc(rc)
+    return rc
+
+
 cdef class Strategy:
     """Base class of trading strategies.
 
@@ -442,68 +480,33 @@ cdef class Strategy:
     cdef int64_t buy(self, int inst, int64_t px, int64_t sz, int tif=ENG_TIF_GTC,
                      int flags=0) noexcept nogil:
         cdef eng_intent it
-        memset(&it, 0, sizeof(eng_intent))
-        it.kind = ENG_INTENT_NEW
-        it.inst = inst
-        it.side = ENG_SIDE_BUY
-        it.ord_type = ENG_ORD_LIMIT
-        it.tif = tif
-        it.flags = flags
-        it.px = px
-        it.sz = sz
+        _intent(&it, ENG_INTENT_NEW, inst, ENG_SIDE_BUY, ENG_ORD_LIMIT, tif, flags, px, sz, 0)
         return self.emit(&it)
 
     cdef int64_t sell(self, int inst, int64_t px, int64_t sz, int tif=ENG_TIF_GTC,
                       int flags=0) noexcept nogil:
         cdef eng_intent it
-        memset(&it, 0, sizeof(eng_intent))
-        it.kind = ENG_INTENT_NEW
-        it.inst = inst
-        it.side = ENG_SIDE_SELL
-        it.ord_type = ENG_ORD_LIMIT
-        it.tif = tif
-        it.flags = flags
-        it.px = px
-        it.sz = sz
+        _intent(&it, ENG_INTENT_NEW, inst, ENG_SIDE_SELL, ENG_ORD_LIMIT, tif, flags, px, sz, 0)
         return self.emit(&it)
 
     cdef int64_t market(self, int inst, int side, int64_t sz, int flags=0) noexcept nogil:
         cdef eng_intent it
-        memset(&it, 0, sizeof(eng_intent))
-        it.kind = ENG_INTENT_NEW
-        it.inst = inst
-        it.side = side
-        it.ord_type = ENG_ORD_MARKET
-        it.tif = ENG_TIF_IOC
-        it.flags = flags
-        it.sz = sz
+        _intent(&it, ENG_INTENT_NEW, inst, side, ENG_ORD_MARKET, ENG_TIF_IOC, flags, 0, sz, 0)
         return self.emit(&it)
 
     cdef int64_t cancel(self, int inst, int64_t client_id) noexcept nogil:
         cdef eng_intent it
-        memset(&it, 0, sizeof(eng_intent))
-        it.kind = ENG_INTENT_CANCEL
-        it.inst = inst
-        it.target_id = client_id
+        _intent(&it, ENG_INTENT_CANCEL, inst, 0, 0, 0, 0, 0, 0, client_id)
         return self.emit(&it)
 
     cdef int64_t cancel_all(self, int inst) noexcept nogil:
         cdef eng_intent it
-        memset(&it, 0, sizeof(eng_intent))
-        it.kind = ENG_INTENT_CANCEL_ALL
-        it.inst = inst
+        _intent(&it, ENG_INTENT_CANCEL_ALL, inst, 0, 0, 0, 0, 0, 0, 0)
         return self.emit(&it)
 
     cdef int64_t amend(self, int inst, int64_t client_id, int64_t px, int64_t sz) noexcept nogil:
         cdef eng_intent it
-        memset(&it, 0, sizeof(eng_intent))
-        it.kind = ENG_INTENT_AMEND
-        it.inst = inst
-        it.target_id = client_id
-        it.ord_type = ENG_ORD_LIMIT
-        it.tif = ENG_TIF_GTC
-        it.px = px
-        it.sz = sz
+        _intent(&it, ENG_INTENT_AMEND, inst, 0, ENG_ORD_LIMIT, ENG_TIF_GTC, 0, px, sz, client_id)
         return self.emit(&it)
 
     # ---- dispatch ----
@@ -599,9 +602,7 @@ cdef class Strategy:
     def deliver_quote(self, int inst, int64_t bid_px, int64_t bid_sz, int64_t ask_px, int64_t ask_sz,
                       int64_t recv_ns=0, int64_t update_id=0, int64_t exch_ts_ns=0):
         """Dispatch one quote to ``on_quote`` (no book/ctx update). Raises StrategyError on rc < 0."""
-        self._require_ctx()
-        if inst < 0 or inst >= ENG_MAX_INSTRUMENTS:
-            raise IndexError(f"instrument id {inst} out of range")
+        cdef int venue = _deliver_venue(self, inst)
         cdef eng_quote q
         q.bid_px = bid_px
         q.bid_sz = bid_sz
@@ -611,12 +612,11 @@ cdef class Strategy:
         q.exch_ts_ns = exch_ts_ns
         q.recv_ts_ns = recv_ns if recv_ns else eng_now_ns()
         q.inst = inst
-        q.venue = self._eng.ctx.ins[inst].venue
+        q.venue = venue
         cdef int rc
         with nogil:
             rc = self.dispatch_quote(&q)
-        self._check_rc(rc)
-        return rc
+        return _delivered(self, rc, False)
 
     def deliver_quotes(self, quotes):
         """Dispatch a batch of quotes ``(inst, bid_px, bid_sz, ask_px, ask_sz[, recv_ns])`` through
@@ -656,9 +656,7 @@ cdef class Strategy:
     def deliver_trade(self, int inst, int64_t px, int64_t sz, int side=0, int64_t trade_id=0,
                       int64_t recv_ns=0, int64_t exch_ts_ns=0):
         """Dispatch one public trade to ``on_trade``. Raises StrategyError on rc < 0."""
-        self._require_ctx()
-        if inst < 0 or inst >= ENG_MAX_INSTRUMENTS:
-            raise IndexError(f"instrument id {inst} out of range")
+        cdef int venue = _deliver_venue(self, inst)
         cdef eng_trade t
         memset(&t, 0, sizeof(eng_trade))
         t.px = px
@@ -668,23 +666,19 @@ cdef class Strategy:
         t.exch_ts_ns = exch_ts_ns
         t.recv_ts_ns = recv_ns if recv_ns else eng_now_ns()
         t.inst = inst
-        t.venue = self._eng.ctx.ins[inst].venue
+        t.venue = venue
         cdef int rc
         with nogil:
             rc = self.dispatch_trade(&t)
-        self._check_rc(rc)
-        return rc
+        return _delivered(self, rc, False)
 
     def deliver_book(self, int inst):
         """Dispatch ``on_book(inst)`` (after the shell applied a book update)."""
-        self._require_ctx()
-        if inst < 0 or inst >= ENG_MAX_INSTRUMENTS:
-            raise IndexError(f"instrument id {inst} out of range")
+        _deliver_venue(self, inst)
         cdef int rc
         with nogil:
             rc = self.dispatch_book(inst)
-        self._check_rc(rc)
-        return rc
+        return _delivered(self, rc, False)
 
     def deliver_fill(self, int inst, int side, int64_t px, int64_t sz, double fee=0.0,
                      int64_t client_id=0, bint is_maker=False, bint apply=True,
@@ -711,11 +705,7 @@ cdef class Strategy:
         cdef int rc
         with nogil:
             rc = self.dispatch_fill(&f)
-        try:
-            self._check_rc(rc)
-        finally:
-            self._flush_to_pipeline()
-        return rc
+        return _delivered(self, rc, True)
 
     def deliver_timer(self, now_ns=None):
         """Call ``on_timer(now_ns)`` (monotonic ns, default now). Raises StrategyError on rc < 0."""
@@ -724,11 +714,7 @@ cdef class Strategy:
         cdef int rc
         with nogil:
             rc = self.dispatch_timer(t)
-        try:
-            self._check_rc(rc)
-        finally:
-            self._flush_to_pipeline()
-        return rc
+        return _delivered(self, rc, True)
 
     def bench_dispatch_quotes(self, int inst, int n, int64_t base_px=6500000, int drain=1):
         """Benchmark helper: dispatch ``n`` synthetic quotes (a deterministic random walk around
@@ -788,6 +774,44 @@ cdef enum:
     _PY_TIMER = 16
 
 
+cdef object _py_call(PyStrategy s, int hook, const void* ev, int64_t arg):
+    """Call the ``*_py`` method of ``hook`` with its argument (an event dict, the inst or now_ns)."""
+    cdef const eng_quote* q
+    cdef const eng_trade* t
+    cdef const eng_fill* f
+    if hook == _PY_QUOTE:
+        q = <const eng_quote*>ev
+        return s.on_quote_py({
+            "inst": q.inst, "venue": q.venue, "bid_px": q.bid_px, "bid_sz": q.bid_sz,
+            "ask_px": q.ask_px, "ask_sz": q.ask_sz, "update_id": q.update_id,
+            "exch_ts_ns": q.exch_ts_ns, "recv_ts_ns": q.recv_ts_ns})
+    if hook == _PY_TRADE:
+        t = <const eng_trade*>ev
+        return s.on_trade_py({
+            "inst": t.inst, "venue": t.venue, "px": t.px, "sz": t.sz, "side": t.side,
+            "trade_id": t.trade_id, "exch_ts_ns": t.exch_ts_ns, "recv_ts_ns": t.recv_ts_ns})
+    if hook == _PY_BOOK:
+        return s.on_book_py(<int>arg)
+    if hook == _PY_FILL:
+        f = <const eng_fill*>ev
+        return s.on_fill_py({
+            "inst": f.inst, "venue": f.venue, "client_id": f.client_id, "px": f.px,
+            "sz": f.sz, "side": f.side, "fee": f.fee, "is_maker": bool(f.is_maker),
+            "exch_ts_ns": f.exch_ts_ns, "recv_ts_ns": f.recv_ts_ns})
+    return s.on_timer_py(arg)
+
+
+cdef int _py_hook(PyStrategy s, int hook, const void* ev, int64_t arg) noexcept nogil:
+    """The GIL round trip of every PyStrategy hook: any exception (the dict build included) is kept
+    as ``_eng_exc`` and becomes ENG_ERR_STRATEGY, like a negative rc."""
+    with gil:
+        try:
+            return s._py_result(_py_call(s, hook, ev, arg))
+        except BaseException as e:
+            s._eng_exc = e
+            return ENG_ERR_STRATEGY
+
+
 cdef class PyStrategy(Strategy):
     """Pure-Python strategies: define ``on_quote_py(self, q: dict)``, ``on_trade_py(t)``,
     ``on_book_py(inst)``, ``on_fill_py(f)``, ``on_timer_py(now_ns)`` and call ``self.buy`` /
@@ -827,60 +851,27 @@ cdef class PyStrategy(Strategy):
     cdef int on_quote(self, const eng_quote* q) noexcept nogil:
         if not (self._eng_py_mask & _PY_QUOTE):
             return 0
-        with gil:
-            try:
-                return self._py_result(self.on_quote_py({
-                    "inst": q.inst, "venue": q.venue, "bid_px": q.bid_px, "bid_sz": q.bid_sz,
-                    "ask_px": q.ask_px, "ask_sz": q.ask_sz, "update_id": q.update_id,
-                    "exch_ts_ns": q.exch_ts_ns, "recv_ts_ns": q.recv_ts_ns}))
-            except BaseException as e:
-                self._eng_exc = e
-                return ENG_ERR_STRATEGY
+        return _py_hook(self, _PY_QUOTE, q, 0)
 
     cdef int on_trade(self, const eng_trade* t) noexcept nogil:
         if not (self._eng_py_mask & _PY_TRADE):
             return 0
-        with gil:
-            try:
-                return self._py_result(self.on_trade_py({
-                    "inst": t.inst, "venue": t.venue, "px": t.px, "sz": t.sz, "side": t.side,
-                    "trade_id": t.trade_id, "exch_ts_ns": t.exch_ts_ns, "recv_ts_ns": t.recv_ts_ns}))
-            except BaseException as e:
-                self._eng_exc = e
-                return ENG_ERR_STRATEGY
+        return _py_hook(self, _PY_TRADE, t, 0)
 
     cdef int on_book(self, int inst) noexcept nogil:
         if not (self._eng_py_mask & _PY_BOOK):
             return 0
-        with gil:
-            try:
-                return self._py_result(self.on_book_py(inst))
-            except BaseException as e:
-                self._eng_exc = e
-                return ENG_ERR_STRATEGY
+        return _py_hook(self, _PY_BOOK, NULL, inst)
 
     cdef int on_fill(self, const eng_fill* f) noexcept nogil:
         if not (self._eng_py_mask & _PY_FILL):
             return 0
-        with gil:
-            try:
-                return self._py_result(self.on_fill_py({
-                    "inst": f.inst, "venue": f.venue, "client_id": f.client_id, "px": f.px,
-                    "sz": f.sz, "side": f.side, "fee": f.fee, "is_maker": bool(f.is_maker),
-                    "exch_ts_ns": f.exch_ts_ns, "recv_ts_ns": f.recv_ts_ns}))
-            except BaseException as e:
-                self._eng_exc = e
-                return ENG_ERR_STRATEGY
+        return _py_hook(self, _PY_FILL, f, 0)
 
     cdef int on_timer(self, int64_t now_ns) noexcept nogil:
         if not (self._eng_py_mask & _PY_TIMER):
             return 0
-        with gil:
-            try:
-                return self._py_result(self.on_timer_py(now_ns))
-            except BaseException as e:
-                self._eng_exc = e
-                return ENG_ERR_STRATEGY
+        return _py_hook(self, _PY_TIMER, NULL, now_ns)
 
     # Python emit helpers (the cdef helpers of Strategy are not reachable from Python). Each returns
     # the client id; a full ring raises StrategyError (and is reported by the dispatcher as well).
