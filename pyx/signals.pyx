@@ -391,31 +391,62 @@ def ewvar_batch(x, alpha=None, half_life=None):
     return mean, var
 
 
-cdef object _rolling_batch(x, int window, int what):
-    cdef const double[::1] xs = _f64(x)
-    cdef eng_roll* s = <eng_roll*>malloc(sizeof(eng_roll))
+# The windowed kernels share one skeleton: validate the window, allocate the state (too large for
+# the stack at ENG_ROLL_MAX), run the kernel over the inputs in one nogil loop, NaN where undefined.
+# ``wstate`` is a fused type, so each batch function gets its own specialised loop with direct
+# kernel calls (no per-sample dispatch).
+ctypedef fused wstate:
+    eng_roll
+    eng_vwap
+    eng_flow
+    eng_rvol
+
+
+cdef object _window_batch(wstate* kind, const double[::1] a, const double[::1] b,
+                          const int64_t[::1] sd, int32_t window, int what):
+    """``kind`` is only there to carry the fused type (callers pass NULL and pick the kernel with
+    ``_window_batch[eng_roll](...)``); ``a`` is the main input (x, px or sz), ``b``
+    the VWAP sizes, ``sd`` the trade-flow sides (None where unused); ``what`` the rolling value
+    (0 mean, 1 std, 2 z-score); ``window`` already validated."""
+    cdef wstate* s = <wstate*>malloc(sizeof(wstate))
     if s == NULL:
         raise MemoryError()
-    try:
-        eng_roll_init(s, _window(window))
-    except ValueError:
-        free(s)
-        raise
-    out = np.empty(xs.shape[0], dtype=np.float64)
+    if wstate is eng_roll:
+        eng_roll_init(s, window)
+    elif wstate is eng_vwap:
+        eng_vwap_init(s, window)
+    elif wstate is eng_flow:
+        eng_flow_init(s, window)
+    else:
+        eng_rvol_init(s, window)
+    out = np.empty(a.shape[0], dtype=np.float64)
     cdef double[::1] o = out
     cdef Py_ssize_t i
     cdef double v = 0.0
     cdef int rc
     with nogil:
-        for i in range(xs.shape[0]):
-            rc = eng_roll_update(s, xs[i])
-            if rc == ENG_OK:
-                if what == 0:
-                    rc = eng_roll_mean(s, &v)
-                elif what == 1:
-                    rc = eng_roll_std(s, &v)
-                else:
-                    rc = eng_roll_zscore(s, &v)
+        for i in range(a.shape[0]):
+            if wstate is eng_roll:
+                rc = eng_roll_update(s, a[i])
+                if rc == ENG_OK:
+                    if what == 0:
+                        rc = eng_roll_mean(s, &v)
+                    elif what == 1:
+                        rc = eng_roll_std(s, &v)
+                    else:
+                        rc = eng_roll_zscore(s, &v)
+            elif wstate is eng_vwap:
+                rc = eng_vwap_update(s, a[i], b[i])
+                if rc == ENG_OK:
+                    rc = eng_vwap_value(s, &v)
+            elif wstate is eng_flow:
+                rc = eng_flow_update(s, a[i], <int32_t>sd[i])
+                if rc == ENG_OK:
+                    rc = eng_flow_imbalance(s, &v)
+            else:
+                rc = eng_rvol_update(s, a[i])
+                if rc == ENG_OK:
+                    rc = eng_rvol_value(s, &v)
             o[i] = v if rc == ENG_OK else NAN
     free(s)
     return out
@@ -423,17 +454,17 @@ cdef object _rolling_batch(x, int window, int what):
 
 def rolling_mean_batch(x, int window):
     """Rolling mean over the last ``window`` samples, after each sample."""
-    return _rolling_batch(x, window, 0)
+    return _window_batch[eng_roll](NULL, _f64(x), None, None, _window(window), 0)
 
 
 def rolling_std_batch(x, int window):
     """Rolling sample std (ddof=1); NaN while fewer than 2 samples."""
-    return _rolling_batch(x, window, 1)
+    return _window_batch[eng_roll](NULL, _f64(x), None, None, _window(window), 1)
 
 
 def rolling_zscore_batch(x, int window):
     """z-score of each sample against its window (itself included); NaN if std is 0 or undefined."""
-    return _rolling_batch(x, window, 2)
+    return _window_batch[eng_roll](NULL, _f64(x), None, None, _window(window), 2)
 
 
 def vwap_batch(px, sz, int window=0):
@@ -442,26 +473,7 @@ def vwap_batch(px, sz, int window=0):
     cdef const double[::1] q = _f64(sz)
     if p.shape[0] != q.shape[0]:
         raise ValueError("px and sz must have the same length")
-    cdef eng_vwap* s = <eng_vwap*>malloc(sizeof(eng_vwap))
-    if s == NULL:
-        raise MemoryError()
-    try:
-        eng_vwap_init(s, _window(window, True))
-    except ValueError:
-        free(s)
-        raise
-    out = np.empty(p.shape[0], dtype=np.float64)
-    cdef double[::1] o = out
-    cdef Py_ssize_t i
-    cdef double v = 0.0
-    with nogil:
-        for i in range(p.shape[0]):
-            if eng_vwap_update(s, p[i], q[i]) == ENG_OK and eng_vwap_value(s, &v) == ENG_OK:
-                o[i] = v
-            else:
-                o[i] = NAN
-    free(s)
-    return out
+    return _window_batch[eng_vwap](NULL, p, q, None, _window(window, True), 0)
 
 
 def trade_flow_batch(sz, side, int window):
@@ -470,49 +482,9 @@ def trade_flow_batch(sz, side, int window):
     cdef const int64_t[::1] sd = np.ascontiguousarray(side, dtype=np.int64)
     if q.shape[0] != sd.shape[0]:
         raise ValueError("sz and side must have the same length")
-    cdef eng_flow* s = <eng_flow*>malloc(sizeof(eng_flow))
-    if s == NULL:
-        raise MemoryError()
-    try:
-        eng_flow_init(s, _window(window))
-    except ValueError:
-        free(s)
-        raise
-    out = np.empty(q.shape[0], dtype=np.float64)
-    cdef double[::1] o = out
-    cdef Py_ssize_t i
-    cdef double v = 0.0
-    with nogil:
-        for i in range(q.shape[0]):
-            if (eng_flow_update(s, q[i], <int32_t>sd[i]) == ENG_OK
-                    and eng_flow_imbalance(s, &v) == ENG_OK):
-                o[i] = v
-            else:
-                o[i] = NAN
-    free(s)
-    return out
+    return _window_batch[eng_flow](NULL, q, None, sd, _window(window), 0)
 
 
 def realised_vol_batch(px, int window):
     """Realised vol (sqrt of summed squared log returns over ``window`` returns) after each price."""
-    cdef const double[::1] p = _f64(px)
-    cdef eng_rvol* s = <eng_rvol*>malloc(sizeof(eng_rvol))
-    if s == NULL:
-        raise MemoryError()
-    try:
-        eng_rvol_init(s, _window(window))
-    except ValueError:
-        free(s)
-        raise
-    out = np.empty(p.shape[0], dtype=np.float64)
-    cdef double[::1] o = out
-    cdef Py_ssize_t i
-    cdef double v = 0.0
-    with nogil:
-        for i in range(p.shape[0]):
-            if eng_rvol_update(s, p[i]) == ENG_OK and eng_rvol_value(s, &v) == ENG_OK:
-                o[i] = v
-            else:
-                o[i] = NAN
-    free(s)
-    return out
+    return _window_batch[eng_rvol](NULL, _f64(px), None, None, _window(window), 0)
