@@ -170,13 +170,17 @@ static inline void eng_rsum__resum(eng_rsum* s) {
     s->since = 0;
 }
 
-/* Caller guarantees x is finite. */
+/* Caller guarantees x is finite. The running sum re-adds the window exactly every `window`
+ * evictions (drift) and whenever an eviction cancels it (what remains is under 1e-6 of what left):
+ * small terms absorbed next to a large one (1 + 1e-150 - 1 == 0) would otherwise be lost and a
+ * VWAP or flow ratio over them undefined or wrong. Rare for real data; worst case O(window). */
 static inline void eng_rsum_push(eng_rsum* s, double x) {
     if (s->n == s->window) {
-        s->sum -= s->buf[s->head];
+        double old = s->buf[s->head];
         s->buf[s->head] = x;
-        s->sum += x;
-        if (++s->since >= s->window) eng_rsum__resum(s);
+        double rest = s->sum - old;
+        s->sum = rest + x;
+        if (++s->since >= s->window || fabs(rest) < 1e-6 * fabs(old)) eng_rsum__resum(s);
     } else {
         s->buf[s->head] = x;
         s->sum += x;
@@ -242,9 +246,12 @@ static inline int eng_roll_update(eng_roll* s, double x) {
             double ys = y - s->shift;
             double old = s->dmean;
             double nm = old + (xs - ys) / (double)s->n;
+            double m2_before = s->m2;
             s->m2 += (xs - ys) * (xs - nm + ys - old);
             s->dmean = nm;
-            if (s->m2 < 0.0) s->m2 = 0.0;
+            /* the variance collapsed (e.g. [1,0,0] -> [0,0,0]): the update's rounding is now
+             * larger than what is left, so recompute exactly (rare; O(window)) */
+            if (s->m2 < 1e-6 * m2_before) eng_roll__recompute(s);
         }
     } else {
         s->buf[s->head] = x;
