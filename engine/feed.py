@@ -34,7 +34,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from engine.exchanges.base import Cold, MarketAdapter, RateLimiter, Stream
+from collections import deque
+
+from engine.exchanges.base import (SIG_LIQUIDATION, SIG_OI_CHANGE, SIG_OPEN_INTEREST, Cold, MarketAdapter,
+                                   RateLimiter, Stream)
 from engine.errors import rc_name
 from engine.instruments import Instrument, Venue
 
@@ -72,6 +75,7 @@ class FeedConfig:
     connect_timeout_s: float = 5.0
     ws_max_frame: int = 16 * 1024 * 1024
     seed: int | None = None               # jitter RNG seed (tests)
+    oi_change_window_s: float = 300.0     # ENG_SIG_OI_CHANGE: OI now against OI this long ago
 
 
 def _update_ns(book: Any) -> int:
@@ -105,6 +109,10 @@ class InstFeed:
     resync_started_ns: int = 0
     last_resync_ms: float = 0.0
     buffer: list[tuple[int, bytes, int]] = field(default_factory=list)
+    liquidations: int = 0                 # forced orders written to ENG_SIG_LIQUIDATION
+    oi_updates: int = 0                   # open-interest values seen (hot or cold path)
+    oi_ts_ns: int = 0                     # slow_ts_ns of the last OI value processed
+    oi_hist: deque[tuple[int, float]] = field(default_factory=deque)   # (ns, OI) change points
     task: asyncio.Task[None] | None = None
 
 
@@ -182,6 +190,8 @@ class FeedManager:
         self.insts: dict[int, InstFeed] = {}
         self._by_symbol: dict[tuple[int, str], InstFeed] = {}
         self._subs: list[tuple[Instrument, list[Stream]]] = []
+        self._liq_insts: set[int] = set()      # instruments subscribed to liquidations
+        self._oi_insts: list[InstFeed] = []    # instruments whose OI feeds ENG_SIG_OI_CHANGE
         for inst, channels in subscriptions:
             ad = adapters.get(inst.venue)
             if ad is None:
@@ -201,6 +211,11 @@ class FeedManager:
             self.insts[inst.id] = f
             self._by_symbol[(int(inst.venue), inst.symbol)] = f
             self._subs.append((inst, streams))
+            chans = {s.channel for s in streams}
+            if "liquidations" in chans:
+                self._liq_insts.add(inst.id)
+            if "oi" in chans or (inst.venue == Venue.BYBIT and "mark" in chans):
+                self._oi_insts.append(f)     # Bybit tickers carry OI with the mark price
         self.conns: dict[int, Conn] = {}
         self._next_conn = 0
         self._http: Any = None
@@ -211,6 +226,8 @@ class FeedManager:
         self.started_ns = 0
         self.cold_frames = 0
         self.errors_logged = 0
+        self.liquidations = 0               # written to ctx (all instruments)
+        self.liquidations_other = 0         # forced orders of instruments we do not follow
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -485,7 +502,47 @@ class FeedManager:
             for sym, slot, value in cold.signals:
                 g = self._by_symbol.get((int(c.adapter.venue), sym))
                 if g is not None:
-                    self.ctx.set_slow(g.inst.id, slot, value)
+                    self.ctx.set_slow(g.inst.id, slot, value, now)
+                    if slot == SIG_OPEN_INTEREST:
+                        self._on_open_interest(g, value, now)
+        for liq in cold.liquidations:
+            g = self._by_symbol.get((int(c.adapter.venue), liq.symbol))
+            if g is None or g.inst.id not in self._liq_insts:
+                self.liquidations_other += 1     # OKX: one channel carries every SWAP instrument
+                continue
+            g.last_rx_ns = now
+            g.liquidations += 1
+            self.liquidations += 1
+            if self.ctx is not None:
+                # signed quote notional: + shorts liquidated (forced buy), - longs liquidated
+                self.ctx.set_slow(g.inst.id, SIG_LIQUIDATION, liq.qty * liq.px * g.inst.contract_mult, now)
+
+    def _on_open_interest(self, f: InstFeed, oi: float, ts_ns: int) -> None:
+        """ENG_SIG_OI_CHANGE = relative change of OI against its value ``oi_change_window_s`` ago (or
+        against the first value seen while less than a window has passed)."""
+        f.oi_ts_ns = ts_ns
+        f.oi_updates += 1
+        h = f.oi_hist
+        if oi <= 0.0:
+            return                         # 0 = not known yet (new listing, sim default): no reference
+        if not h or h[-1][1] != oi:
+            h.append((ts_ns, oi))          # change points only: OI at time t = last point <= t
+        horizon = ts_ns - int(self.cfg.oi_change_window_s * 1e9)
+        while len(h) >= 2 and h[1][0] <= horizon:
+            h.popleft()
+        ref = h[0][1]
+        if ref > 0.0 and self.ctx is not None:
+            self.ctx.set_slow(f.inst.id, SIG_OI_CHANGE, (oi - ref) / ref, ts_ns)
+
+    def _poll_open_interest(self) -> None:
+        """OI written by the compiled path (Bybit tickers): pick up new values for ENG_SIG_OI_CHANGE."""
+        read = getattr(self.ctx, "slow", None)
+        if read is None:
+            return
+        for f in self._oi_insts:
+            v, ts = read(f.inst.id, SIG_OPEN_INTEREST)
+            if ts and ts != f.oi_ts_ns:
+                self._on_open_interest(f, float(v), int(ts))
 
     def _log_rc(self, c: Conn, f: InstFeed, rc: int, payload: bytes) -> None:
         self._log_limited(f"conn {c.id} {f.inst.venue.key} {f.inst.symbol}: {rc_name(rc)}")
@@ -673,6 +730,8 @@ class FeedManager:
         cfg = self.cfg
         while not self._stopping:
             await asyncio.sleep(cfg.watchdog_interval_s)
+            if self._oi_insts and self.ctx is not None:
+                self._poll_open_interest()
             now = time.monotonic_ns()
             for f in self.insts.values():
                 if f.book is None:
@@ -726,7 +785,9 @@ class FeedManager:
                 "resyncs": f.resyncs, "gaps": f.gaps, "checksum_failures": f.checksum_failures,
                 "crossed": f.crossed, "decode_errors": f.decode_errors, "stale_drops": f.stale_drops,
                 "stale_books": f.stale_books, "reconnects": f.reconnects, "last_reason": f.last_reason,
-                "last_resync_ms": round(f.last_resync_ms, 2),
+                "last_resync_ms": round(f.last_resync_ms, 2), "liquidations": f.liquidations,
+                "oi_updates": f.oi_updates,
                 "last_msg_age_ms": round((now - last) / 1e6, 1) if last else None}
         return {"conns": conns, "instruments": insts, "cold_frames": self.cold_frames,
+                "liquidations": self.liquidations, "liquidations_other": self.liquidations_other,
                 "strategy_errors": len(self.strategy_errors)}

@@ -226,6 +226,7 @@ cdef extern from "engine/ring.h" nogil:
         ENG_SIG_OI_CHANGE
         ENG_SIG_LARGE_TRADE
         ENG_SIG_EXTERNAL
+        ENG_SIG_LIQUIDATION
         ENG_SIG_USER0
         ENG_MAX_SLOW_SIGNALS
 

@@ -4,6 +4,7 @@ the subscription rate limiter. Venue specifics live in engine/exchanges/<venue>/
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ SIG_FUNDING_RATE = 0
 SIG_MARK_PX = 1
 SIG_INDEX_PX = 2
 SIG_OPEN_INTEREST = 3
+SIG_OI_CHANGE = 4
+SIG_LIQUIDATION = 7
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,38 @@ class Cold:
 
     kind: ``pong`` | ``ack`` | ``error`` | ``shutdown`` | ``data`` | ``ping`` | ``unknown``.
     ``signals`` holds ``(symbol, ENG_SIG_* slot, value)`` for slow signals (mark, funding, OI).
-    ``symbol``/``channel`` name the stream a data frame belongs to when the adapter can tell."""
+    ``symbol``/``channel`` name the stream a data frame belongs to when the adapter can tell.
+    ``liquidations`` holds one :class:`Liquidation` per forced order in the frame (the feed turns
+    them into the signed notional of ENG_SIG_LIQUIDATION; it knows the contract multiplier)."""
 
     kind: str
     reason: str = ""
     symbol: str = ""
     channel: str = ""
     signals: list[tuple[str, int, float]] = field(default_factory=list)
+    liquidations: list["Liquidation"] = field(default_factory=list)
     reply: bytes | None = None      # text frame to send back (application-level ping -> pong)
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    """One forced order: ``qty`` in the venue's size unit (contracts on OKX), signed: + a forced buy
+    (shorts liquidated), - a forced sell (longs liquidated); ``px`` its price; ``ts_ms`` venue time."""
+
+    symbol: str
+    qty: float
+    px: float
+    ts_ms: int
+
+    @classmethod
+    def parse(cls, symbol: Any, forced_buy: bool, qty: Any, px: Any, ts_ms: Any) -> "Liquidation":
+        """Validate the venue's strings; ValueError on a missing symbol, non-finite or non-positive numbers."""
+        if not isinstance(symbol, str) or not symbol:
+            raise ValueError("liquidation without symbol")
+        q, p = float(qty), float(px)
+        if not (math.isfinite(q) and math.isfinite(p)) or q <= 0.0 or p <= 0.0:
+            raise ValueError(f"liquidation {symbol}: bad qty/price {qty!r}/{px!r}")
+        return cls(symbol, q if forced_buy else -q, p, int(ts_ms or 0))
 
 
 @dataclass

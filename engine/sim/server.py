@@ -160,6 +160,7 @@ class VenueServer:
         self.t2t_samples: list[int] = []
         self.started_ms = int(time.time() * 1000)
         self.rng = random.Random(f"{self.cfg.seed}:{self.key}:ids")
+        self.open_interest: dict[str, int] = {}   # symbol -> OI in size units (set_open_interest)
         for m in self.engine.markets.values():
             m.on_trade.append(self.on_own_trade_print)
         self.setup_routes()
@@ -183,6 +184,13 @@ class VenueServer:
 
     def shutdown_notice(self) -> None:
         """Send the venue's planned-disconnect notice (Binance serverShutdown)."""
+
+    def publish_liquidation(self, m: Market, buy: bool, px: int, qty: int) -> None:
+        """Push a forced order (``buy`` = the liquidation order buys, i.e. a short was liquidated)."""
+        raise NotImplementedError(f"{self.key}: no liquidation stream in the sim")
+
+    def publish_open_interest(self, m: Market) -> None:
+        """Push ``open_interest[m.symbol]`` on the venue's open-interest stream, if it has one."""
 
     def order_event(self, order: Order, exec_type: str, fill: Fill | None) -> None:
         pass
@@ -535,6 +543,33 @@ class SimExchange:
         m = v.engine.market(symbol)
         for _ in range(n):
             v.publish_event(m, v.market.step(m))
+
+    def liquidation(self, venue_key: str, symbol: str, side: str, qty: str, price: str | None = None) -> None:
+        """Publish one forced order on the venue's liquidation stream now (tests). ``side`` is the side
+        of the liquidation order: BUY = a short position was liquidated, SELL = a long one; ``price``
+        defaults to the mark price. Binance USD-M forceOrder, Bybit allLiquidation, OKX liquidation-orders."""
+        from engine.sim.matching import to_units
+        v = self.venue(venue_key)
+        m = v.engine.market(symbol)
+        if side.upper() not in ("BUY", "SELL"):
+            raise ValueError(f"side must be BUY or SELL, not {side!r}")
+        q = to_units(qty, m.sz_exp)
+        px = m.mark_px if price is None else to_units(price, m.px_exp)
+        if q <= 0 or px <= 0:
+            raise ValueError("liquidation qty and price must be positive")
+        v.publish_liquidation(m, side.upper() == "BUY", px, q)
+
+    def set_open_interest(self, venue_key: str, symbol: str, qty: str) -> None:
+        """Set the open interest of ``symbol`` (venue size units) and push it where the venue streams it
+        (OKX open-interest, Bybit tickers); Binance USD-M serves it on GET /fapi/v1/openInterest."""
+        from engine.sim.matching import to_units
+        v = self.venue(venue_key)
+        m = v.engine.market(symbol)
+        oi = to_units(qty, m.sz_exp)
+        if oi < 0:
+            raise ValueError("open interest must be >= 0")
+        v.open_interest[m.symbol] = oi
+        v.publish_open_interest(m)
 
     def market_trade(self, venue_key: str, symbol: str, aggressor: str, qty: str) -> list[tuple[str, str]]:
         """Print a synthetic aggressive trade now (tests: fill a resting order deterministically)."""

@@ -180,6 +180,8 @@ enum {
     ENG_SIG_OI_CHANGE = 4,          /* relative change of OI over the last interval */
     ENG_SIG_LARGE_TRADE = 5,        /* signed notional of the last large trade */
     ENG_SIG_EXTERNAL = 6,           /* external score, -1..1 */
+    ENG_SIG_LIQUIDATION = 7,        /* signed quote notional of the last liquidation: + shorts liquidated
+                                     * (forced buy), - longs liquidated (forced sell) */
     ENG_SIG_USER0 = 8,              /* 8..15 free for users */
     ENG_MAX_SLOW_SIGNALS = 16
 };

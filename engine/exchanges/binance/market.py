@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Sequence
 
 import orjson
 
-from engine.exchanges.base import (SIG_FUNDING_RATE, SIG_INDEX_PX, SIG_MARK_PX, Cold, MarketAdapter,
-                                   Snapshot, Stream, chunks)
+from engine.exchanges.base import (SIG_FUNDING_RATE, SIG_INDEX_PX, SIG_MARK_PX, Cold, Liquidation,
+                                   MarketAdapter, Snapshot, Stream, chunks)
 from engine.instruments import Instrument, Venue
 
 _CHANNEL_OF_EVENT = {"depthUpdate": "depth", "bookTicker": "bbo", "trade": "trades", "aggTrade": "trades",
@@ -70,6 +70,8 @@ class _BinanceMarket(MarketAdapter):
         ev = data.get("e", "")
         if ev == "serverShutdown":
             return Cold("shutdown", "serverShutdown")
+        if ev == "forceOrder":
+            return self._force_order(data)
         sym = data.get("s", "")
         if not ev and "u" in data and "b" in data and "a" in data and "B" in data:
             ev = "bookTicker"            # spot bookTicker has no "e"
@@ -82,6 +84,29 @@ class _BinanceMarket(MarketAdapter):
                 v = data.get(key)
                 if v not in (None, ""):
                     cold.signals.append((sym, slot, float(v)))
+        return cold
+
+    @staticmethod
+    def _force_order(data: dict[str, Any]) -> Cold:
+        """USD-M ``<symbol>@forceOrder``: ``o.S`` is the side of the liquidation order (SELL = a long
+        was liquidated). The filled part (``z`` at average ``ap``) counts; before any fill the order
+        quantity ``q`` at its price ``p``."""
+        o = data.get("o")
+        if not isinstance(o, dict):
+            return Cold("error", "forceOrder without order object")
+        sym = o.get("s", "")
+        side = o.get("S")
+        if side not in ("BUY", "SELL"):
+            return Cold("error", f"forceOrder {sym}: bad side {side!r}")
+        try:
+            filled = float(o.get("z") or 0)
+            qty, px = (o.get("z"), o.get("ap")) if filled > 0 and float(o.get("ap") or 0) > 0 \
+                else (o.get("q"), o.get("p"))
+            liq = Liquidation.parse(sym, side == "BUY", qty, px, o.get("T") or data.get("E"))
+        except (TypeError, ValueError) as e:
+            return Cold("error", f"forceOrder: {e}")
+        cold = Cold("data", "forceOrder", symbol=sym, channel="liquidations")
+        cold.liquidations.append(liq)
         return cold
 
     def snapshot_url(self, inst: Instrument, limit: int = 0) -> str:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Sequence
 import orjson
 
 from engine.exchanges.base import (SIG_FUNDING_RATE, SIG_INDEX_PX, SIG_MARK_PX, SIG_OPEN_INTEREST, Cold,
-                                   MarketAdapter, Stream, chunks)
+                                   Liquidation, MarketAdapter, Stream, chunks)
 from engine.instruments import Instrument, Venue
 
 _TOPIC_CHANNEL = {"orderbook": "depth", "publicTrade": "trades", "tickers": "mark",
@@ -93,4 +93,21 @@ class BybitMarket(MarketAdapter):
                 v = data.get(key)
                 if v not in (None, ""):
                     cold.signals.append((sym, slot, float(v)))
+        elif head in ("allLiquidation", "liquidation"):
+            # allLiquidation: list of {T, s, S, v, p}; S is the side of the liquidated POSITION
+            # (Buy = a long was liquidated by a forced sell). Legacy ``liquidation``: one
+            # {updatedTime, symbol, side, size, price} object with the same side meaning.
+            rows = data if isinstance(data, list) else [data]
+            try:
+                for r in rows:
+                    if not isinstance(r, dict):
+                        raise ValueError("row is not an object")
+                    side = r.get("S", r.get("side"))
+                    if side not in ("Buy", "Sell"):
+                        raise ValueError(f"bad side {side!r}")
+                    cold.liquidations.append(Liquidation.parse(
+                        r.get("s", r.get("symbol", sym)), side == "Sell", r.get("v", r.get("size")),
+                        r.get("p", r.get("price")), r.get("T", r.get("updatedTime", msg.get("ts")))))
+            except (TypeError, ValueError) as e:
+                return Cold("error", f"{topic}: {e}")
         return cold

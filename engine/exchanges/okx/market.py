@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Sequence
 
 import orjson
 
-from engine.exchanges.base import (SIG_FUNDING_RATE, SIG_MARK_PX, SIG_OPEN_INTEREST, Cold, MarketAdapter,
-                                   Stream, chunks)
+from engine.exchanges.base import (SIG_FUNDING_RATE, SIG_MARK_PX, SIG_OPEN_INTEREST, Cold, Liquidation,
+                                   MarketAdapter, Stream, chunks)
 from engine.instruments import Instrument, Venue
 
 _CHANNEL = {"books": "depth", "books5": "depth", "books-l2-tbt": "depth", "books50-l2-tbt": "depth",
@@ -80,6 +80,8 @@ class OkxMarket(MarketAdapter):
         name = arg.get("channel", "")
         sym = arg.get("instId", "")
         cold = Cold("data", name, symbol=sym, channel=_CHANNEL.get(name, ""))
+        if name == "liquidation-orders":
+            return self._liquidations(msg, cold)
         for row in msg.get("data") or ():
             if not isinstance(row, dict):
                 continue
@@ -88,4 +90,24 @@ class OkxMarket(MarketAdapter):
                 v = row.get(key)
                 if v not in (None, "") and (name != "tickers"):
                     cold.signals.append((s, slot, float(v)))
+        return cold
+
+    @staticmethod
+    def _liquidations(msg: dict[str, Any], cold: Cold) -> Cold:
+        """``liquidation-orders`` (instType SWAP, every instrument of the type on one channel): rows
+        ``{instId, details: [{side, posSide, sz, bkPx, ts}]}``; ``side`` is the liquidation order's side
+        (buy = a short was liquidated), ``sz`` in contracts. ``cold.symbol`` stays empty: one frame
+        may name several instruments, the feed routes each liquidation by its own instId."""
+        try:
+            for row in msg.get("data") or ():
+                if not isinstance(row, dict):
+                    raise ValueError("row is not an object")
+                for d in row.get("details") or ():
+                    side = d.get("side") if isinstance(d, dict) else None
+                    if side not in ("buy", "sell"):
+                        raise ValueError(f"bad side {side!r}")
+                    cold.liquidations.append(Liquidation.parse(row.get("instId"), side == "buy", d.get("sz"),
+                                                               d.get("bkPx"), d.get("ts")))
+        except (TypeError, ValueError) as e:
+            return Cold("error", f"liquidation-orders: {e}")
         return cold

@@ -162,6 +162,7 @@ class BinanceBase(VenueServer):
             r.add_delete(v + "/allOpenOrders", self._h(self.rest_cancel_all, 1, "SIGNED", order=True))
             r.add_post(v + "/countdownCancelAll", self._h(self.rest_countdown, 10, "SIGNED"))
             r.add_get(v + "/premiumIndex", self._h(self.rest_premium, 1, "NONE"))
+            r.add_get(v + "/openInterest", self._h(self.rest_open_interest, 1, "NONE"))
             for ver in ("/fapi/v2", "/fapi/v3"):
                 r.add_get(ver + "/positionRisk", self._h(self.rest_position_risk, 5, "SIGNED"))
                 r.add_get(ver + "/balance", self._h(self.rest_balance, 5, "SIGNED"))
@@ -566,6 +567,11 @@ class BinanceBase(VenueServer):
         if params.get("symbol"):
             return self._premium(self._market(params))
         return [self._premium(m) for m in self.engine.markets.values()]
+
+    def rest_open_interest(self, params: dict[str, Any], request: Any) -> Any:
+        m = self._market(params)
+        return {"openInterest": m.sz_str(self.open_interest.get(m.symbol, 0)), "symbol": m.symbol,
+                "time": now_ms()}
 
     def rest_new_order(self, params: dict[str, Any], request: Any) -> dict[str, Any]:
         o, fills = self.place(params)
@@ -1166,6 +1172,16 @@ class BinanceBase(VenueServer):
              "T": (t // 28_800_000 + 1) * 28_800_000}
         for x in topics:
             self._send_topic(x, d)
+
+    def publish_liquidation(self, m: Market, buy: bool, px: int, qty: int) -> None:
+        if not self.futures:
+            raise NotImplementedError("binance spot has no liquidation stream")
+        t = now_ms()
+        q, p = m.sz_str(qty), m.px_str(px)
+        self._send_topic(m.symbol.lower() + "@forceOrder", {
+            "e": "forceOrder", "E": t, "o": {"s": m.symbol, "S": "BUY" if buy else "SELL", "o": "LIMIT",
+                                            "f": "IOC", "q": q, "p": p, "ap": p, "X": "FILLED", "l": q,
+                                            "z": q, "T": t}})
 
     # ------------------------------------------------------------------ WebSocket API ----
     async def ws_api(self, request: web.Request) -> web.StreamResponse:

@@ -543,7 +543,7 @@ class Bybit(JsonVenue):
         if len(parts) == 3 and parts[0] == "orderbook" and parts[1].isdigit() and int(parts[1]) in DEPTHS:
             m = self.engine.markets.get(parts[2])
             return ("orderbook", m, int(parts[1])) if m else None
-        if len(parts) == 2 and parts[0] in ("publicTrade", "tickers"):
+        if len(parts) == 2 and parts[0] in ("publicTrade", "tickers", "allLiquidation"):
             m = self.engine.markets.get(parts[1])
             return (parts[0], m, 0) if m else None
         return None
@@ -580,11 +580,13 @@ class Bybit(JsonVenue):
         b, a = m.best(0), m.best(1)
         t = now_ms()
         mark = m.px_dec(m.mark_px)
+        oi = self.open_interest.get(m.symbol, 0)
         return {"symbol": m.symbol, "tickDirection": "PlusTick", "price24hPcnt": "0",
                 "lastPrice": self.px(m, m.last_trade_px), "prevPrice24h": self.px(m, m.last_trade_px),
                 "highPrice24h": self.px(m, m.last_trade_px), "lowPrice24h": self.px(m, m.last_trade_px),
                 "prevPrice1h": self.px(m, m.last_trade_px), "markPrice": self.dec(mark, m.px_out),
-                "indexPrice": self.dec(mark, m.px_out), "openInterest": "0", "openInterestValue": "0",
+                "indexPrice": self.dec(mark, m.px_out), "openInterest": self.sz(m, oi),
+                "openInterestValue": self.dec(m.sz_dec(oi) * mark, 2),
                 "turnover24h": "0", "volume24h": "0",
                 "nextFundingTime": str((t // 28_800_000 + 1) * 28_800_000),
                 "fundingRate": self.dec(m.funding_rate, 6),
@@ -604,6 +606,16 @@ class Bybit(JsonVenue):
             delta["symbol"] = m.symbol
             self.fanout(topic, dumps({"topic": topic, "type": "delta", "data": delta,
                                       "cs": m.update_id, "ts": now_ms()}))
+
+    def publish_open_interest(self, m: Market) -> None:
+        self.push_tickers(m)          # a tickers delta carrying the new openInterest
+
+    def publish_liquidation(self, m: Market, buy: bool, px: int, qty: int) -> None:
+        # S is the side of the liquidated POSITION: a forced buy closes a short ("Sell")
+        topic = "allLiquidation." + m.symbol
+        t = now_ms()
+        self.fanout(topic, dumps({"topic": topic, "type": "snapshot", "ts": t, "data": [
+            {"T": t, "s": m.symbol, "S": "Sell" if buy else "Buy", "v": self.sz(m, qty), "p": self.px(m, px)}]}))
 
     def publish_event(self, m: Market, trades: list[tuple]) -> None:
         if trades:

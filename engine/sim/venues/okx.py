@@ -398,8 +398,14 @@ class Okx(JsonVenue):
             return
         for arg in req.get("args") or []:
             ch, inst = arg.get("channel"), arg.get("instId")
+            if ch == "liquidation-orders" and arg.get("instType") == "SWAP" and inst is None:
+                ack = {"event": op, "arg": {"channel": ch, "instType": "SWAP"}, "connId": cid}
+                conn.send(dumps({"id": req["id"], **ack} if "id" in req else ack))
+                (self.unsubscribe if op == "unsubscribe" else self.subscribe)(conn, "liquidation-orders:SWAP")
+                continue
             m = self.engine.markets.get(str(inst))
-            if m is None or ch not in (*BOOK_DEPTH, "tickers", "trades", "funding-rate", "mark-price"):
+            if m is None or ch not in (*BOOK_DEPTH, "tickers", "trades", "funding-rate", "mark-price",
+                                       "open-interest"):
                 conn.send(dumps({"event": "error", "code": "60018",
                                  "msg": f"Wrong URL or channel:{ch},instId:{inst} doesn't exist. Please "
                                  "use the correct URL, channel and parameters referring to API document.",
@@ -424,6 +430,8 @@ class Okx(JsonVenue):
                 self.subscribe(conn, topic)
                 if ch == "tickers":
                     conn.send(dumps({"arg": {"channel": ch, "instId": inst}, "data": [self.ticker(m)]}))
+                elif ch == "open-interest":
+                    conn.send(self.open_interest_frame(m))
 
     def send_book(self, conn: Conn | None, m: Market, ch: str, tb: TopicBook, snapshot: bool,
                   bids: list | None = None, asks: list | None = None) -> None:
@@ -502,6 +510,29 @@ class Okx(JsonVenue):
                                                          "data": [{"instType": "SWAP", "instId": m.symbol,
                                                                    "markPx": self.px(m, m.mark_px),
                                                                    "ts": str(now_ms())}]}))
+
+    def open_interest_frame(self, m: Market) -> str:
+        oi = self.open_interest.get(m.symbol, 0)
+        ccy = m.sz_dec(oi) * m.mult                       # contracts x ctVal = base currency
+        return dumps({"arg": {"channel": "open-interest", "instId": m.symbol}, "data": [
+            {"instId": m.symbol, "instType": "SWAP", "oi": self.sz(m, oi), "oiCcy": self.dec(ccy),
+             "oiUsd": self.dec(ccy * m.px_dec(m.mark_px), 2), "ts": str(now_ms())}]})
+
+    def publish_open_interest(self, m: Market) -> None:
+        if self.subs.get("open-interest:" + m.symbol):
+            self.fanout("open-interest:" + m.symbol, self.open_interest_frame(m))
+
+    def publish_liquidation(self, m: Market, buy: bool, px: int, qty: int) -> None:
+        # side = the liquidation order's side; posSide = the position it closed
+        self.fanout("liquidation-orders:SWAP", dumps({"arg": {"channel": "liquidation-orders", "instType": "SWAP"},
+                                                      "data": [{"details": [
+                                                          {"bkLoss": "0", "bkPx": self.px(m, px), "ccy": "",
+                                                           "posSide": "short" if buy else "long",
+                                                           "side": "buy" if buy else "sell", "sz": self.sz(m, qty),
+                                                           "ts": str(now_ms())}],
+                                                          "instFamily": m.symbol.rsplit("-", 1)[0],
+                                                          "instId": m.symbol, "instType": "SWAP",
+                                                          "uly": m.symbol.rsplit("-", 1)[0]}]}))
 
     def publish_event(self, m: Market, trades: list[tuple]) -> None:
         if trades:
