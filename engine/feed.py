@@ -163,7 +163,8 @@ class FeedManager:
     books : dict instrument id -> Book
         The books the pipeline updates (needed for every instrument with a ``depth`` channel).
     ctx : engine.strategy.Context, optional
-        Receives slow signals (mark, funding, open interest) via ``set_slow``.
+        Receives slow signals via ``set_slow`` (mark, funding, open interest and its change over
+        ``config.oi_change_window_s``, the signed notional of the last liquidation).
     config : FeedConfig, optional
         Timings (backoff, watchdogs, resync).
     connect : coroutine function (conn, manager) -> transport, optional

@@ -251,3 +251,27 @@ async def test_sim_liquidation_rejects_bad_input() -> None:
             ex.liquidation("okx", sym, "BUY", "0")
         with pytest.raises(ValueError):
             ex.set_open_interest("okx", sym, "-1")
+
+
+def test_oi_change_window() -> None:
+    """ENG_SIG_OI_CHANGE compares with the OI one window ago (the last change at or before it)."""
+    from engine.strategy import Context
+
+    t = InstrumentTable()
+    inst = t.add(Venue.OKX, "BTC-USDT-SWAP", "0.1", "0.01", contract_mult=0.01)
+    ctx = Context()
+    ctx.add_instrument(inst)
+    fm = FeedManager(None, [(inst, ["oi"])], {Venue.OKX: make_adapter("okx")}, ctx=ctx,
+                     config=FeedConfig(oi_change_window_s=1.0))
+    f = fm.insts[inst.id]
+    base, s = 10**12, 10**9
+    fm._on_open_interest(f, 0.0, base)                 # unknown: no reference, nothing written
+    assert ctx.slow(inst.id, SIG_OI_CHANGE) == (0.0, 0)
+    fm._on_open_interest(f, 100.0, base + 1)
+    fm._on_open_interest(f, 110.0, base + s // 2)
+    assert ctx.slow(inst.id, SIG_OI_CHANGE) == (pytest.approx(0.1), base + s // 2)
+    fm._on_open_interest(f, 120.0, base + 12 * s // 10)  # 1.2 s: OI at 0.2 s was still 100
+    assert ctx.slow(inst.id, SIG_OI_CHANGE)[0] == pytest.approx(0.2)
+    fm._on_open_interest(f, 120.0, base + 16 * s // 10)  # 1.6 s: OI at 0.6 s was 110
+    assert ctx.slow(inst.id, SIG_OI_CHANGE)[0] == pytest.approx(120 / 110 - 1)
+    assert len(f.oi_hist) == 2 and f.oi_updates == 5
