@@ -739,7 +739,14 @@ cdef class BusySpin:
             PyBuffer_Release(&view)
         if r > 0:
             self.reads += 1
-            proto.buffer_updated(r)
+            try:
+                proto.buffer_updated(r)
+            except Exception as exc:          # what uvloop does on a failing protocol: report, close
+                self._fds[i].fd = -1
+                self.loop.call_exception_handler({"message": "BusySpin: protocol.buffer_updated failed",
+                                                  "exception": exc, "protocol": proto})
+                (<WSTransport>self._trs[i]).underlying_transport.abort()
+                return -2
             return 1
         if r < 0 and (err == EAGAIN or err == EINTR):   # EWOULDBLOCK == EAGAIN on Linux
             return 0
@@ -748,17 +755,25 @@ cdef class BusySpin:
 
     def _round(self):
         cdef int64_t deadline
-        cdef int i, r, k
-        cdef bint handoff = False
+        cdef int i
         cdef WSTransport tr
         if not self._on:
             return
         self.rounds += 1
-        for i in range(self._n):              # drop closed connections
+        for i in range(self._n):              # drop closing/closed connections (before uvloop frees the fd)
             tr = <WSTransport>self._trs[i]
-            if tr.is_disconnected:
+            if self._fds[i].fd >= 0 and (tr.is_disconnected or tr.underlying_transport.is_closing()):
                 self._fds[i].fd = -1
         deadline = eng_now_ns() + self.budget_ns
+        try:
+            self._spin(deadline)
+        finally:                              # an error is reported by the loop; the spin goes on
+            if self._on:
+                self.loop.call_soon(self._run_cb)
+
+    cdef int _spin(self, int64_t deadline) except -1:
+        cdef int i, r, k
+        cdef bint handoff = False
         while self._on and not handoff:
             with nogil:
                 r = poll(self._fds, <unsigned long>self._n, 0)
@@ -779,8 +794,7 @@ cdef class BusySpin:
             self.handoffs += 1
         elif self._warm_enc is not None and eng_now_ns() >= self._warm_next:
             self._warm()
-        if self._on:
-            self.loop.call_soon(self._run_cb)
+        return 0
 
     cdef void _warm(self) noexcept:
         cdef OrderEncoder enc = self._warm_enc
