@@ -687,7 +687,7 @@ cdef class Strategy:
 
         The router calls this for every execution report. Raises StrategyError on rc < 0.
         """
-        self._require_ctx()
+        cdef int venue = _deliver_venue(self, inst)
         if apply:
             self._eng_context.apply_fill(inst, side, px, sz, fee)
         cdef eng_fill f
@@ -699,7 +699,7 @@ cdef class Strategy:
         f.side = side
         f.is_maker = is_maker
         f.inst = inst
-        f.venue = self._eng.ctx.ins[inst].venue
+        f.venue = venue
         f.exch_ts_ns = exch_ts_ns
         f.recv_ts_ns = recv_ns if recv_ns else eng_now_ns()
         cdef int rc

@@ -328,3 +328,12 @@ def test_dispatch_quotes_batch_one_nogil_section(probe_mod, ctx):
     with pytest.raises(ValueError):
         p.deliver_quotes([(0, 1, 1)])
     assert p.deliver_quotes([]) == 0
+
+
+def test_deliver_fill_rejects_an_out_of_range_instrument():
+    from engine.strategy import Context, Strategy
+    s = Strategy(Context())
+    with pytest.raises(IndexError):
+        s.deliver_fill(100000, 1, 10, 1, apply=False)
+    with pytest.raises(IndexError):
+        s.deliver_fill(-1, 1, 10, 1)
