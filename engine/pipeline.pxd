@@ -75,6 +75,8 @@ cdef class Pipeline:
     cdef uint32_t _rej_head, _rej_tail, _rej_cap
     cdef eng_pipe_stats st
     cdef object _strategy_error       # StrategyError of the last failing hook, raised by the caller
+    cdef int64_t _wall_off            # CLOCK_REALTIME - CLOCK_MONOTONIC ns, refreshed every 1024 stamps
+    cdef uint32_t _wall_age           # stamps since the refresh
 
     cdef int process(self, int conn_id, int venue, Decoder dec, const char* buf, size_t n,
                      int64_t recv_ns, int64_t t_in, int* inst_out) except? -1000

@@ -227,12 +227,31 @@ cdef class Pipeline:
         cdef eng_latency* L = self.latency.lat     # header-inline recording, no cross-module call
         cdef eng_quote q
         self.st.frames += 1
+        cdef int64_t exch = 0
         with nogil:
-            if recv_ns != t_in and recv_ns > 0 and recv_ns <= t_in:
-                eng_latency_record(L, ENG_STAGE_RECV, t_in - recv_ns)
             kind = dec.decode(buf, n, recv_ns)
             t1 = eng_now_ns()
             eng_latency_record(L, ENG_STAGE_DECODE, t1 - t_in)
+            # RECV: venue event time -> our receive, for frames read just now (a replayed or
+            # buffered frame carries an older recv_ns). Wall clock = monotonic + a cached offset, so
+            # no extra clock read per frame; includes our clock's offset from the venue's.
+            if recv_ns == t_in and kind > 0:
+                if kind == ENG_EV_QUOTE:
+                    exch = dec.quote.exch_ts_ns
+                elif kind == ENG_EV_DEPTH:
+                    exch = dec.depth.exch_ts_ns
+                elif kind == ENG_EV_TRADE:
+                    exch = dec.trade.exch_ts_ns
+                elif kind == ENG_EV_TICKER:
+                    exch = dec.ticker.exch_ts_ns
+                elif kind == ENG_EV_MARK:
+                    exch = dec.mark.exch_ts_ns
+                if exch > 0:
+                    if (self._wall_age & 1023) == 0:
+                        self._wall_off = eng_wall_ns() - eng_now_ns()
+                    self._wall_age += 1
+                    if recv_ns + self._wall_off > exch:
+                        eng_latency_record(L, ENG_STAGE_RECV, recv_ns + self._wall_off - exch)
             t2 = t1
             rc = kind
             if kind == ENG_EV_QUOTE:

@@ -639,3 +639,21 @@ async def test_busy_spin_validates_arguments():
         BusySpin(loop, [object()], budget_us=10)
     with pytest.raises(ValueError):
         BusySpin(loop, [object()], budget_us=0)
+
+
+def test_recv_stage_is_venue_event_to_our_receive(probe_mod):
+    """RECV = venue event time -> frame read, for frames read now; replayed frames are not counted."""
+    import time
+    ctx, s, risk, p, _ = make_pipeline(lambda c: probe_mod.Probe(c))
+
+    def trade(e_ms: int) -> bytes:
+        return (f'{{"e":"trade","E":{e_ms},"s":"BTCUSDT","t":7,"p":"65000.00","q":"0.50000",'
+                f'"T":{e_ms},"m":true}}').encode()
+
+    now_ms = time.time_ns() // 1_000_000
+    assert p.feed(0, SPOT, trade(now_ms - 50)) > 0            # read now, 50 ms after the event
+    recv = p.latency.summary()["recv"]
+    assert recv["count"] == 1 and 49_000_000 <= recv["p50"] <= 5_000_000_000
+    assert p.feed(0, SPOT, trade(now_ms - 50), recv_ns=1) > 0  # replayed: its recv stamp is old
+    assert p.feed(0, SPOT, quote_frame(u=3)) > 0               # spot bookTicker: no venue time
+    assert p.latency.summary()["recv"]["count"] == 1
