@@ -351,7 +351,7 @@ class Bot:
         Login frames come from the router's trading adapter (same recipe as the router's own WS); the
         replies to orders the pipeline wrote are cold frames for the router (its user stream is the
         source of truth for fills)."""
-        from picows import WSListener, WSMsgType, ws_connect
+        from picows import WSListener, WSMsgType
 
         bot = self
 

@@ -32,15 +32,14 @@ from engine.clock_sync import ClockSync
 from engine.exchanges.base import Endpoints
 from engine.instruments import Instrument, Venue
 from engine.ratelimit import RateLimiter
-from engine.state import (FILLED, LIVE, NEW, REJECTED, TERMINAL, UNKNOWN, Fill, Order, State,
-                          StateError)
+from engine.state import LIVE, REJECTED, TERMINAL, Fill, Order, State, StateError
 
 log = logging.getLogger("hotpath.router")
 
 OK = "ok"
 REJECT = "reject"
 UNKNOWN_OUTCOME = "unknown"
-UNKNOWN = UNKNOWN_OUTCOME          # outcome name used by adapters
+UNKNOWN = UNKNOWN_OUTCOME          # outcome name used by adapters; equals the order status state.UNKNOWN
 NOT_FOUND = "not_found"
 
 ROUTER_ID_BASE = 1 << 40           # router-originated client ids; strategies use small ids
@@ -65,6 +64,19 @@ class Reply:
     data: Any = None
     reason: str = ""
     rate_limited: bool = False
+
+
+def classify_error(code: Any, *, not_found: set, rate: set, unknown: set) -> Reply:
+    """A venue's error code as a Reply: order not found, rate limited (a reject that also throttles),
+    outcome unknown (query before anything is resent), or a plain reject."""
+    reason = str(code)
+    if code in not_found:
+        return Reply(NOT_FOUND, reason=reason)
+    if code in rate:
+        return Reply(REJECT, reason=reason, rate_limited=True)
+    if code in unknown:
+        return Reply(UNKNOWN, reason=reason)
+    return Reply(REJECT, reason=reason)
 
 
 @dataclass(slots=True)

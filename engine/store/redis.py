@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from engine.store.base import Snapshot, Store, now_ms
+from engine.store.base import Snapshot, Store
 
 _ADD_FILL = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import orjson
 
 from engine.instruments import Venue
-from engine.router import (NOT_FOUND, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
+from engine.router import (classify_error, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
                            Reply, Request, TradingAdapter)
 from engine.signing import bitget_headers, bitget_ws_login
 from engine.state import CANCELED, FILLED, NEW, PARTIALLY_FILLED, Fill
@@ -121,13 +121,7 @@ class BitgetTrading(TradingAdapter):
         code = str(d["code"])
         if code == "00000":
             return Reply(OK, data=d.get("data"))
-        if code in _NOT_FOUND:
-            return Reply(NOT_FOUND, reason=code)
-        if code in _RATE:
-            return Reply(REJECT, reason=code, rate_limited=True)
-        if code in _UNKNOWN:
-            return Reply(UNKNOWN, reason=code)
-        return Reply(REJECT, reason=code)
+        return classify_error(code, not_found=_NOT_FOUND, rate=_RATE, unknown=_UNKNOWN)
 
     def order_report(self, d: dict[str, Any]) -> OrderReport:
         ins = self.by_symbol[d.get("symbol") or d["instId"]]

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import orjson
 
 from engine.instruments import Venue
-from engine.router import (NOT_FOUND, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
+from engine.router import (classify_error, NOT_FOUND, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
                            Reply, Request, TradingAdapter)
 from engine.signing import bybit_headers, bybit_ws_auth
 from engine.state import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, REJECTED, Fill
@@ -133,17 +133,8 @@ class BybitTrading(TradingAdapter):
 
     def _code(self, code: int, data: Any) -> Reply:
         if code == 0:
-            if isinstance(data, dict) and "list" in data and "orderLinkId" not in data:
-                if not data["list"] and data.get("category") is not None and "nextPageCursor" in data:
-                    return Reply(OK, data=data)
             return Reply(OK, data=data)
-        if code in _NOT_FOUND:
-            return Reply(NOT_FOUND, reason=str(code))
-        if code in _RATE:
-            return Reply(REJECT, reason=str(code), rate_limited=True)
-        if code in _UNKNOWN:
-            return Reply(UNKNOWN, reason=str(code))
-        return Reply(REJECT, reason=str(code))
+        return classify_error(code, not_found=_NOT_FOUND, rate=_RATE, unknown=_UNKNOWN)
 
     def order_report(self, d: dict[str, Any]) -> OrderReport:
         ins = self.by_symbol[d["symbol"]]

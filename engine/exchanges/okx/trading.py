@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import orjson
 
 from engine.instruments import Venue
-from engine.router import (NOT_FOUND, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
+from engine.router import (classify_error, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
                            Reply, Request, TradingAdapter)
 from engine.signing import okx_headers, okx_ws_login
 from engine.state import CANCELED, FILLED, NEW, PARTIALLY_FILLED, Fill
@@ -128,20 +128,8 @@ class OkxTrading(TradingAdapter):
             return Reply(OK, data=data)
         if code in ("1", "2") and data:
             s = str(data[0].get("sCode", ""))
-            if s in _NOT_FOUND:
-                return Reply(NOT_FOUND, reason=s)
-            if s in _RATE:
-                return Reply(REJECT, reason=s, rate_limited=True)
-            if s in _UNKNOWN:
-                return Reply(UNKNOWN, reason=s)
-            return Reply(REJECT, reason=s)
-        if code in _NOT_FOUND:
-            return Reply(NOT_FOUND, reason=code)
-        if code in _RATE:
-            return Reply(REJECT, reason=code, rate_limited=True)
-        if code in _UNKNOWN:
-            return Reply(UNKNOWN, reason=code)
-        return Reply(REJECT, reason=code)
+            return classify_error(s, not_found=_NOT_FOUND, rate=_RATE, unknown=_UNKNOWN)
+        return classify_error(code, not_found=_NOT_FOUND, rate=_RATE, unknown=_UNKNOWN)
 
     def order_report(self, d: dict[str, Any]) -> OrderReport:
         ins = self.by_symbol[d["instId"]]
