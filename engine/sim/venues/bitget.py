@@ -328,23 +328,10 @@ class Bitget(JsonVenue):
                                  "msg": f"instType:{it},channel:{ch},instId:{inst} doesn't exist"}))
                 continue
             conn.send(dumps({"event": op, "arg": {"instType": it, "channel": ch, "instId": inst}}))
-            topic = f"{ch}:{inst}"
-            if op == "unsubscribe":
-                self.unsubscribe(conn, topic)
-                tb = self.books.get((m.symbol, ch, BOOKS.get(ch, 0)))
-                if tb:
-                    tb.subs.discard(conn)
-                continue
-            if ch in BOOKS:
-                tb = self.topic_book(m, ch, BOOKS[ch])
-                tb.subs.add(conn)
-                self.send_book(conn, m, ch, tb, snapshot=True)
-            else:
-                self.subscribe(conn, topic)
-                if ch == "ticker":
-                    conn.send(dumps({"action": "snapshot", "arg": {"instType": INST_TYPE, "channel": ch,
-                                                                   "instId": inst},
-                                     "data": [self.ticker(m)], "ts": now_ms()}))
+            if self.subscribe_channel(conn, m, ch, inst, op, BOOKS) and ch == "ticker":
+                conn.send(dumps({"action": "snapshot", "arg": {"instType": INST_TYPE, "channel": ch,
+                                                               "instId": inst},
+                                 "data": [self.ticker(m)], "ts": now_ms()}))
 
     def send_book(self, conn: Conn | None, m: Market, ch: str, tb: TopicBook, snapshot: bool,
                   bids: list | None = None, asks: list | None = None) -> None:

@@ -124,6 +124,26 @@ class JsonVenue(VenueServer):
             self.books[key] = tb
         return tb
 
+    def subscribe_channel(self, conn: Conn, m: Market, ch: str, inst: str, op: str,
+                          book_depth: dict[str, int]) -> bool:
+        """(Un)subscribe ``conn`` to channel ``ch`` of ``inst`` (OKX / Bitget style, whose
+        ``send_book`` takes the channel). Book channels get their snapshot here. Returns True when a
+        plain topic was newly subscribed, so the caller sends that channel's first push."""
+        topic = f"{ch}:{inst}"
+        if op == "unsubscribe":
+            self.unsubscribe(conn, topic)
+            tb = self.books.get((m.symbol, ch, book_depth.get(ch, 0)))
+            if tb:
+                tb.subs.discard(conn)
+            return False
+        if ch in book_depth:
+            tb = self.topic_book(m, ch, book_depth[ch])
+            tb.subs.add(conn)
+            self.send_book(conn, m, ch, tb, snapshot=True)
+            return False
+        self.subscribe(conn, topic)
+        return True
+
     # ---- market loop hooks ---------------------------------------------------------------
     def flush_depth(self, m: Market, interval_ms: int) -> None:
         m.tracker(interval_ms).dirty.clear()

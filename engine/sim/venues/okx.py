@@ -415,19 +415,7 @@ class Okx(JsonVenue):
             if "id" in req:
                 ack = {"id": req["id"], **ack}
             conn.send(dumps(ack))
-            topic = f"{ch}:{inst}"
-            if op == "unsubscribe":
-                self.unsubscribe(conn, topic)
-                tb = self.books.get((m.symbol, ch, BOOK_DEPTH.get(ch, 0)))
-                if tb:
-                    tb.subs.discard(conn)
-                continue
-            if ch in BOOK_DEPTH:
-                tb = self.topic_book(m, ch, BOOK_DEPTH[ch])
-                tb.subs.add(conn)
-                self.send_book(conn, m, ch, tb, snapshot=True)
-            else:
-                self.subscribe(conn, topic)
+            if self.subscribe_channel(conn, m, ch, inst, op, BOOK_DEPTH):
                 if ch == "tickers":
                     conn.send(dumps({"arg": {"channel": ch, "instId": inst}, "data": [self.ticker(m)]}))
                 elif ch == "open-interest":
