@@ -17,9 +17,13 @@ Each configuration runs as its own bot process, one after the other in the same 
   plain         benchmarks/baselines/plain_bot.py (websockets + json + aiohttp REST + stdlib hmac)
   fast-py       benchmarks/baselines/fast_py_bot.py (picows + orjson + uvloop + WS order.place)
   echo          benchmarks/baselines/echo_bot.py (no work: a pre-built frame on every 10th quote; the floor)
-and each ``+bp`` variant with ``--busy-poll``. CPU per quote is the bot's on-CPU time
+  c-floor       benchmarks/baselines/c_floor_bot.c: the echo in C, no event loop, epoll_wait on both sockets
+  c-floor-recv  the same, sleeping in a blocking recv() on the market socket (the cheapest possible sleep)
+and each ``+bp`` variant with ``--busy-poll``. The two c-floor rows are the machine's floor for a process that
+sleeps between quotes: what the kernel (in a VM, also the hypervisor) charges for one wake-up per quote, with
+no Python at all; they are compiled on first use with the C compiler Python was built with. CPU per quote is the bot's on-CPU time
 (/proc/<pid>/task/*/schedstat, ns) over the measured window divided by the quotes sent; RSS is the bot's
-``ru_maxrss`` from ``wait4``.
+peak resident set since it started (VmHWM, read at the end of the measured window).
 
     python benchmarks/tick_to_trade.py                       # table
     python benchmarks/tick_to_trade.py --json --quotes 300   # one JSON object per configuration
@@ -46,10 +50,13 @@ import hmac
 import json
 import os
 import select
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -92,7 +99,24 @@ def bot_commands() -> dict[str, list[str]]:
         "plain": [PY, str(b / "plain_bot.py")],
         "fast-py": [PY, str(b / "fast_py_bot.py")],
         "echo": [PY, str(b / "echo_bot.py")],
+        "c-floor": [str(C_FLOOR_BIN), "--wait", "epoll"],
+        "c-floor-recv": [str(C_FLOOR_BIN), "--wait", "recv"],
     }
+
+
+C_FLOOR_SRC = ROOT / "benchmarks" / "baselines" / "c_floor_bot.c"
+C_FLOOR_BIN = Path(tempfile.gettempdir()) / "hotpath-bench" / "c_floor_bot"
+
+
+def build_c_floor() -> None:
+    """Compile c_floor_bot.c (with the C compiler Python was built with) unless the binary is newer."""
+    if C_FLOOR_BIN.exists() and C_FLOOR_BIN.stat().st_mtime >= C_FLOOR_SRC.stat().st_mtime:
+        return
+    C_FLOOR_BIN.parent.mkdir(parents=True, exist_ok=True)
+    cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
+    r = subprocess.run(cc + ["-O2", "-o", str(C_FLOOR_BIN), str(C_FLOOR_SRC)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"c-floor: cannot compile {C_FLOOR_SRC.name}: {r.stderr.strip()[-300:]}")
 
 
 # ------------------------------------------------------------------------------------ minimal WS/HTTP server
@@ -367,10 +391,12 @@ def _cpu_ns(pid: int) -> int:
     return total
 
 
-def _rss_mb(pid: int) -> float | None:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """VmRSS (now) or VmHWM (peak since exec) of a process, MB. Not ru_maxrss: a child forked from this
+    process starts with this process's resident pages counted, which swamps a small bot's own."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return round(int(line.split()[1]) / 1024.0, 1)
     except OSError:
         pass
@@ -385,7 +411,7 @@ def pct(sorted_vals: list[int], p: float) -> float:
 
 
 class _Child:
-    """Reaps the bot with wait4 so its rusage (ru_maxrss) is kept; Popen.poll would discard it."""
+    """Reaps the bot with wait4 (its rusage is kept in ``ru``) without blocking."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
         self.proc, self.ru = proc, None
@@ -435,6 +461,7 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
         ex.pump(quotes, rate, every, 1 + warmup, counting=True)
         cpu1 = _cpu_ns(proc.pid)
         rss1 = _rss_mb(proc.pid)
+        peak = _rss_mb(proc.pid, "VmHWM")
         orders = ex.orders - orders0
     finally:
         if child.alive():
@@ -451,7 +478,7 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
     if proc.returncode != 0:
         tail = err.decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"{name}: bot exited with {proc.returncode}: {tail[-1] if tail else ''}")
-    rss_mb = child.ru.ru_maxrss / 1024.0 if child.ru is not None else None
+    rss_mb = peak
     internal = {}
     for line in reversed(out.decode(errors="replace").splitlines()):
         if line.startswith("{"):
@@ -525,8 +552,8 @@ def run_config_sim(name: str, cmd: list[str], quotes: int, rate: float, every: i
     best-price frame) and stamps each order's arrival minus the latest quote's send (``ex.tick_to_trade_ns``).
     The run lasts ``(warmup + quotes) / rate`` seconds of sim time; ``quotes`` in the row is the number of
     market events the sim generated in the measured window."""
-    if name.startswith("echo"):
-        raise RuntimeError(f"{name}: the echo bot sends no order, and the sim stamps orders only")
+    if name.startswith(("echo", "c-floor")):
+        raise RuntimeError(f"{name}: the echo bots send no order, and the sim stamps orders only")
     sim = _SimThread(rate)
     ex, key = sim.ex, "binance_spot"
     ep = ex.endpoints(key)
@@ -553,7 +580,7 @@ def run_config_sim(name: str, cmd: list[str], quotes: int, rate: float, every: i
         n0, ev0 = len(ex.tick_to_trade_ns(key)), ex.stats(key)["events"]
         cpu0, rss0 = _cpu_ns(proc.pid), _rss_mb(proc.pid)
         time.sleep(quotes / rate)
-        cpu1, rss1 = _cpu_ns(proc.pid), _rss_mb(proc.pid)
+        cpu1, rss1, peak = _cpu_ns(proc.pid), _rss_mb(proc.pid), _rss_mb(proc.pid, "VmHWM")
         samples, ev1 = ex.tick_to_trade_ns(key), ex.stats(key)["events"]
         skipped = ex.stats(key)["overload_skipped"]
     finally:
@@ -573,8 +600,7 @@ def run_config_sim(name: str, cmd: list[str], quotes: int, rate: float, every: i
         raise RuntimeError(f"{name}: bot exited with {proc.returncode}: {tail[-1] if tail else ''}")
     s = sorted(samples[n0:])
     nq = max(1, ev1 - ev0)
-    # ru_maxrss would include this process's own pages at fork time (it holds the sim): VmRSS instead
-    rss_mb = max(x for x in (rss0, rss1, 0.0) if x is not None)
+    rss_mb = peak
     return {
         "name": name + ("+bp" if busy_poll else ""), "exchange": "sim", "orders": len(s), "expected": nq // every,
         "p50_us": round(pct(s, 50), 1), "p90_us": round(pct(s, 90), 1), "p99_us": round(pct(s, 99), 1),
@@ -590,8 +616,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=2000.0, help="quotes per second (default 2000)")
     p.add_argument("--every", type=int, default=10, help="bots order on every N-th quote (default 10)")
     p.add_argument("--warmup", type=int, default=1000, help="unmeasured quotes before the measured run")
-    p.add_argument("--bots", default="engine-cy,engine-py,plain,fast-py,echo",
-                   help="comma list of configurations (engine-cy, engine-py, engine-cy-warm, plain, fast-py, echo)")
+    p.add_argument("--bots", default="engine-cy,engine-py,plain,fast-py,echo,c-floor",
+                   help="comma list of configurations (engine-cy, engine-py, engine-cy-warm, plain, fast-py, echo, c-floor, "
+                        "c-floor-recv)")
     p.add_argument("--busy-poll", choices=("off", "on", "both"), default="both",
                    help="run each bot without and/or with --busy-poll (plain never busy-polls)")
     p.add_argument("--cpu", type=int, default=None, help="pin each bot to this CPU (taskset)")
@@ -623,9 +650,16 @@ def main(argv: list[str] | None = None) -> int:
                        check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL, env=_child_env())
     rows = []
     failed = 0
+    if any(n.startswith("c-floor") for n in names):
+        try:
+            build_c_floor()
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            names = [n for n in names if not n.startswith("c-floor")]
+            failed += 1
     for n in names:
         for bp in modes:
-            if bp and n == "plain":
+            if bp and n in ("plain", "c-floor-recv"):  # plain never spins; c-floor-recv+bp would be c-floor+bp
                 continue
             try:
                 if args.exchange == "sim":

@@ -24,12 +24,27 @@ def test_tick_to_trade_tiny_run_all_bots():
                        capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    assert [row["name"] for row in rows] == ["engine-cy", "engine-py", "plain", "fast-py", "echo"]
+    assert [row["name"] for row in rows] == ["engine-cy", "engine-py", "plain", "fast-py", "echo", "c-floor"]
     for row in rows:
         assert FIELDS <= set(row), row
         assert row["orders"] == 30 and row["unmatched"] == 0, row     # every 10th of 300 quotes, each matched
         assert row["p50_us"] > 0 and row["p50_us"] <= row["p99_us"] <= row["p999_us"]
         assert row["cpu_us_per_quote"] > 0 and row["rss_mb"] > 0
+
+
+@pytest.mark.slow
+def test_c_floor_bot_counts_coalesced_frames():
+    """The C floor bot orders on exactly every 10th frame even when quotes arrive faster than it wakes (several
+    frames per read, frames split across reads), sleeping in recv() or in epoll_wait, or spinning."""
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "tick_to_trade.py"), "--bots", "c-floor-recv,c-floor",
+                        "--quotes", "3000", "--warmup", "100", "--rate", "30000", "--busy-poll", "both", "--json"],
+                       capture_output=True, text=True, timeout=240, cwd=ROOT, env=child_env())
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert [row["name"] for row in rows] == ["c-floor-recv", "c-floor", "c-floor+bp"]
+    for row in rows:
+        assert row["orders"] == 300 and row["unmatched"] == 0, row
+        assert 0 < row["rss_mb"] < 20, row            # its own peak RSS, not the harness's inherited pages
 
 
 def test_tick_to_trade_rejects_unknown_bot():
