@@ -455,7 +455,8 @@ class Bot:
         venues = {}
         for key in self._venue_keys():
             api_key, secret, phrase = self._credentials(key)
-            venues[key] = VenueConfig(self._endpoints(key), api_key, secret, phrase)
+            venues[key] = VenueConfig(self._endpoints(key), api_key, secret, phrase,
+                                      user_data=self.cfg.venues[key].user_data)
         self.router = Router(self.table, self.store, venues, ctx=self.ctx, strategy=self.strategy,
                              pipeline=self.pipeline,
                              use_ws=any(self.cfg.venues[k].order_transport == "ws" for k in self._venue_keys()))
@@ -983,7 +984,7 @@ async def _demo_signal_provider(bot: Bot, period_s: float = 0.5) -> None:
 
     from engine.signals_bg import sign_body
 
-    while bot.webhook is None or not bot.webhook.url:
+    while bot.webhook is None or not bot.webhook.url:  # noqa: ASYNC110  the webhook is started elsewhere
         await asyncio.sleep(0.05)
     url = bot.webhook.url
     secret = os.environ["HOTPATH_WEBHOOK_SECRET"]

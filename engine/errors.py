@@ -11,7 +11,7 @@ from engine import get_include
 def _load_codes() -> dict[int, str]:
     text = (Path(get_include()) / "engine" / "rc.h").read_text()
     codes: dict[int, str] = {}
-    for name, value, comment in re.findall(r"#define\s+(ENG_\w+)\s+(-?\d+)\s*(?:/\*(.*?)\*/)?", text):
+    for name, value, _comment in re.findall(r"#define\s+(ENG_\w+)\s+(-?\d+)\s*(?:/\*(.*?)\*/)?", text):
         codes[int(value)] = name
     return codes
 

@@ -593,9 +593,10 @@ class FeedManager:
                 if f.conn is None or f.conn.transport is None:
                     await asyncio.sleep(0.02)      # no stream to bridge from: wait for the reconnect
                     continue
-                # the first buffered diff must exist before the snapshot is requested
+                # the first buffered diff must exist before the snapshot is requested (bounded poll: the
+                # frame callback fills the buffer and sets no event)
                 t0 = time.monotonic()
-                while not f.buffer and time.monotonic() - t0 < self.cfg.snapshot_wait_first_s:
+                while not f.buffer and time.monotonic() - t0 < self.cfg.snapshot_wait_first_s:  # noqa: ASYNC110
                     await asyncio.sleep(0.01)
                 assert self._http is not None
                 url = f.adapter.snapshot_url(f.inst, self.cfg.snapshot_limit)
@@ -687,9 +688,9 @@ class FeedManager:
         new = self._open(ad, old.group, list(old.streams), skip_depth=move_depth)
         try:
             await asyncio.wait_for(new.up.wait(), self.cfg.overlap_timeout_s)
-            # first data on the new connection, or a short grace period
+            # first data on the new connection, or a short grace period (bounded poll of the rx stamp)
             t0 = time.monotonic()
-            while new.last_rx_ns <= new.opened_ns and time.monotonic() - t0 < 1.0:
+            while new.last_rx_ns <= new.opened_ns and time.monotonic() - t0 < 1.0:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             if move_depth:
                 depth = [s for s in old.streams if ad.is_book_stream(s)]

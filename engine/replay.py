@@ -98,7 +98,7 @@ class LatencyModel:
         if not self.drawn:
             return f"order latency {self.source}: no orders"
         d = sorted(self.drawn)
-        pct = lambda p: d[min(len(d) - 1, int(p / 100.0 * len(d)))] / 1000.0  # noqa: E731
+        pct = lambda p: d[min(len(d) - 1, int(p / 100.0 * len(d)))] / 1000.0
         return (f"order latency {self.source}: n={len(d)} p50 {pct(50):.1f} us, p90 {pct(90):.1f} us, "
                 f"p99 {pct(99):.1f} us, max {d[-1] / 1000.0:.1f} us")
 

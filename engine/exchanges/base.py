@@ -121,7 +121,7 @@ class RateLimiter:
         """Seconds until the next message may be sent (0.0 = now)."""
         now = self._clock()
         wait = 0.0
-        for (n, span), q in zip(self.windows, self._sent):
+        for (n, span), q in zip(self.windows, self._sent, strict=True):
             while q and q[0] <= now - span:
                 q.popleft()
             if len(q) >= n:

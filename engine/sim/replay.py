@@ -124,7 +124,8 @@ class Replay:
             v.tasks.append(self.task)
 
     async def _wait_for_listener(self) -> None:
-        while not any(c.kind == "public" for v in self.sim.venues.values() for c in v.conns):
+        # poll: the venues register connections in their handlers and set no event
+        while not any(c.kind == "public" for v in self.sim.venues.values() for c in v.conns):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         await asyncio.sleep(self.start_delay)
 

@@ -131,13 +131,13 @@ class SqliteStore(Store):
         assert db is not None
         snap = Snapshot()
         cur = db.execute(f"SELECT {','.join(_ORDER_COLS)} FROM orders")
-        snap.orders = [dict(zip(_ORDER_COLS, r)) for r in cur]
+        snap.orders = [dict(zip(_ORDER_COLS, r, strict=True)) for r in cur]
         cur = db.execute(f"SELECT {','.join(_FILL_COLS)} FROM fills ORDER BY ts_ms")
-        snap.fills = [dict(zip(_FILL_COLS, r)) for r in cur]
+        snap.fills = [dict(zip(_FILL_COLS, r, strict=True)) for r in cur]
         for f in snap.fills:
             f["is_maker"] = bool(f["is_maker"])
         cur = db.execute(f"SELECT {','.join(_POS_COLS)} FROM positions")
-        snap.positions = [dict(zip(_POS_COLS, r)) for r in cur]
+        snap.positions = [dict(zip(_POS_COLS, r, strict=True)) for r in cur]
         snap.meta = dict(db.execute("SELECT key, value FROM meta"))
         return snap
 
