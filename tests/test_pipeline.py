@@ -105,7 +105,7 @@ def test_fixture_replay_binance_spot(probe_mod, fixtures_dir):
     # ctx.top is the book's top: same values as the book, valid, stamped
     top = ctx.top(1)
     (bpx, bsz), (apx, asz) = book.top_units(1)[0][0], book.top_units(1)[1][0]
-    assert top["valid"] and (top["bid_px"], top["ask_px"]) == (bpx, apx)
+    assert top["valid"] and (top["bid_px"], top["bid_sz"], top["ask_px"], top["ask_sz"]) == (bpx, bsz, apx, asz)
     assert p.stats["hot"] == rcs[1] + rcs[2] + rcs[3] and p.stats["cold"] == len(h.cold) + 1
 
 
