@@ -88,7 +88,7 @@ def loop():
     lp.close()
 
 
-def _baseline_ws_frame(cid: int, secret=SECRET.encode()) -> str:
+def _baseline_ws_frame(cid: int, secret=SECRET.encode()) -> str:  # noqa: B008  key encoded once, a fast local
     params = {"apiKey": KEY, "newClientOrderId": f"hpt1Z{cid}", "price": str(Decimal(520001).scaleb(-1)),
               "quantity": f"{Decimal(10).scaleb(-3):.3f}", "recvWindow": 5000, "side": "BUY",
               "symbol": "BTCUSDT", "timeInForce": "GTC", "timestamp": int(time.time() * 1000),
@@ -98,7 +98,7 @@ def _baseline_ws_frame(cid: int, secret=SECRET.encode()) -> str:
     return json.dumps({"id": f"n{cid}", "method": "order.place", "params": params})
 
 
-def _baseline_rest_query(cid: int, secret=SECRET.encode()) -> str:
+def _baseline_rest_query(cid: int, secret=SECRET.encode()) -> str:  # noqa: B008  key encoded once, a fast local
     q = urlencode({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
                    "quantity": f"{Decimal(10).scaleb(-3):.3f}", "price": str(Decimal(520001).scaleb(-1)),
                    "newClientOrderId": f"hpt1Z{cid}", "recvWindow": 5000,

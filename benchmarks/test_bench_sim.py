@@ -204,7 +204,7 @@ def test_bench_sim_send_path_rtt(benchmark):
         bport = site._server.sockets[0].getsockname()[1]
         try:
             async with SimExchange(SimConfig(venues=["binance_usdm"], market=False)) as ex:
-                mk = lambda i: '{"method":"LIST_SUBSCRIPTIONS","id":%d}' % i  # noqa: E731
+                mk = lambda i: '{"method":"LIST_SUBSCRIPTIONS","id":%d}' % i
                 sim_r = await _rtt(ex.endpoints("binance_usdm")["ws_public"] + "/ws", N_RTT, mk)
                 bare_r = await _rtt(f"ws://127.0.0.1:{bport}/ws", N_RTT, mk)
         finally:
@@ -213,7 +213,7 @@ def test_bench_sim_send_path_rtt(benchmark):
     res = {}
     benchmark.pedantic(lambda: res.update(r=asyncio.run(main())), rounds=1, iterations=1)
     sim_r, bare_r = res["r"]
-    p = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
+    p = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]
     added = p(sim_r, 0.5) - p(bare_r, 0.5)
     benchmark.extra_info.update(sim_p50_ns=p(sim_r, 0.5), sim_p99_ns=p(sim_r, 0.99),
                                 bare_p50_ns=p(bare_r, 0.5), bare_p99_ns=p(bare_r, 0.99),

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from engine.store.sqlite import SqliteStore  # noqa: E402
+from engine.store.sqlite import SqliteStore
 
 N_EVENTS = 20_000
 N_TICKS = 20_000

@@ -71,5 +71,5 @@ class RefBook:
 def same_levels(got: list[tuple[str, str]], want: list[tuple[str, str]]) -> bool:
     """Compare level lists by value (the Book prints the venue's decimals; compare numerically too)."""
     return len(got) == len(want) and all(Decimal(a) == Decimal(c) and Decimal(b) == Decimal(d)
-                                         for (a, b), (c, d) in zip(got, want))
+                                         for (a, b), (c, d) in zip(got, want, strict=True))
 

@@ -34,7 +34,7 @@ def test_binance_spot_nknusdt_chain(impl, fixtures_dir):
     applied = [d for d, rc in rcs if rc == OK]
     assert len(applied) == 149 and codes.count(OK) == 149 == len(codes) - 1
     assert (applied[0].first_id, applied[0].last_id) == (499869753, 499869754)
-    assert all(b.first_id == a.last_id + 1 for a, b in zip(applied, applied[1:]))
+    assert all(b.first_id == a.last_id + 1 for a, b in zip(applied, applied[1:], strict=False))
     assert book.valid and book.last_id == applied[-1].last_id
 
 
@@ -154,7 +154,7 @@ def test_bitget_trailing_zeros_matter(fixtures_dir):
     """SUNUSDT prices like "0.01500": normalising the strings breaks the CRC."""
     msgs = bitget_books(fixtures_dir / "bitget" / "recorded_2022_v1_spot" / "ws_books_SUNUSDT.jsonl")
     snap = msgs[0]
-    norm = lambda side: [[str(float(px)), sz] for px, sz, *_ in side]  # noqa: E731
+    norm = lambda side: [[str(float(px)), sz] for px, sz, *_ in side]
     book = Book(inst(Venue.BITGET), "bitget")
     assert Msg(True, norm(snap.bids), norm(snap.asks), checksum=snap.checksum).apply(book) == CHECKSUM
     assert snap.apply(book) == OK

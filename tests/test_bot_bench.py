@@ -4,7 +4,6 @@ that every configuration connects, orders exactly on every 10th quote with valid
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -154,7 +154,6 @@ def test_bench_strategy_orders_every_nth():
 
 
 def _run_cli(argv: list[str], timeout: float = 120):
-    import os
     import subprocess
     import sys
 

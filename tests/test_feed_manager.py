@@ -84,7 +84,7 @@ async def test_bybit_subscribe_paced_and_resent_after_reconnect() -> None:
     async with fm:
         assert len(net.attempts) == 3 and net.attempts[0][2].endswith("/v5/public/spot")
         # two refused connects, then success: delays grow but stay under the cap
-        gaps = [b[0] - a[0] for a, b in zip(net.attempts, net.attempts[1:])]
+        gaps = [b[0] - a[0] for a, b in zip(net.attempts, net.attempts[1:], strict=False)]
         assert all(g <= 0.1 + 0.05 for g in gaps)
         tr = net.transports[0][0]
         deadline = time.monotonic() + 10

@@ -56,7 +56,7 @@ def test_fixture_frames_are_byte_exact(fixtures_dir) -> None:
     frames = list(fixture_frames(fixtures_dir / "okx/recorded_2022/ws_books_BTC-USDT.jsonl"))
     assert len(frames) == 99 and frames[0][0] == "in"
     raw = (fixtures_dir / "okx/recorded_2022/ws_books_BTC-USDT.jsonl").read_bytes().splitlines()
-    for (d, ns, frame), line in zip(frames, raw):
+    for (_, _, frame), line in zip(frames, raw, strict=True):
         assert frame in line and orjson.loads(frame) == orjson.loads(line)["msg"]
     bybit = list(fixture_frames(fixtures_dir / "bybit/recorded_2024/orderbook_500_XRPUSDT_2024-12-01.jsonl"))
     assert len(bybit) == 50 and bybit[0][1] == 1733011200691 * 1_000_000

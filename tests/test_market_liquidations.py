@@ -200,14 +200,16 @@ async def test_open_interest_reaches_ctx_from_streams() -> None:
             y, o = r.inst("bybit"), r.inst("okx")
             await r.subscribed("bybit", "tickers." + y.symbol)
             await r.subscribed("okx", "open-interest:" + o.symbol)
+            # the lambdas below read the loop variables, but each is awaited within its own iteration
             for key, i, first, second in (("bybit", y, "1000", "1100"), ("okx", o, "250", "200")):
                 ex.set_open_interest(key, i.symbol, first)
-                await until(lambda: r.ctx.slow(i.id, SIG_OPEN_INTEREST)[0] == float(first), what=f"{key} OI")
-                await until(lambda: r.ctx.slow(i.id, SIG_OI_CHANGE)[1], what=f"{key} OI change")
+                await until(lambda: r.ctx.slow(i.id, SIG_OPEN_INTEREST)[0] == float(first),  # noqa: B023
+                            what=f"{key} OI")
+                await until(lambda: r.ctx.slow(i.id, SIG_OI_CHANGE)[1], what=f"{key} OI change")  # noqa: B023
                 assert r.ctx.slow(i.id, SIG_OI_CHANGE)[0] == 0.0
                 ex.set_open_interest(key, i.symbol, second)
                 want = (float(second) - float(first)) / float(first)
-                await until(lambda: r.ctx.slow(i.id, SIG_OI_CHANGE)[0] == pytest.approx(want),
+                await until(lambda: r.ctx.slow(i.id, SIG_OI_CHANGE)[0] == pytest.approx(want),  # noqa: B023
                             what=f"{key} OI change {want}")
                 assert r.ctx.slow(i.id, SIG_OPEN_INTEREST)[0] == float(second)
                 assert r.fm.status()["instruments"][f"{key}:{i.symbol}"]["oi_updates"] >= 2

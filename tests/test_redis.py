@@ -84,7 +84,8 @@ async def test_budget_lease_and_expiry(redis_url):
 
 async def test_two_processes_never_exceed_limit(redis_url):
     limit = 10_000
-    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests" / "_budget_child.py"), redis_url,
+    # the children need nothing from this loop: blocking it while they run is fine
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests" / "_budget_child.py"), redis_url,  # noqa: ASYNC220
                                name, str(limit), "2.0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
              for name in ("bot1", "bot2")]
@@ -182,7 +183,7 @@ async def test_two_routers_share_a_global_exposure_budget(redis_url, tmp_path):
         await settle(routers[1])
         open_notional = sum(o.px / 10 * o.qty / 1000 for o in ex.orders("binance_usdm") if o.is_open)
         assert open_notional * 100 <= limit
-        for r, b, s in zip(routers, budgets, stores):
+        for r, b, s in zip(routers, budgets, stores, strict=True):
             await r.stop()
             await b.stop()
             await s.close()

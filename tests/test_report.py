@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import aiohttp
-import pytest
 
 from engine.latency import LatencyRecorder
 from engine.report import LatencyReporter, format_table, percentile_of_buckets, prometheus_text, start_prometheus, write_report

@@ -47,7 +47,7 @@ async def _close(r, store):
 
 def _best(ex):
     bids, asks = ex.true_book(V, "BTCUSDT", 1)
-    to = lambda s: int(round(float(s) * 10))          # noqa: E731  price units (0.1)
+    to = lambda s: int(round(float(s) * 10))          # price units (0.1)
     return to(bids[0][0]), to(asks[0][0])
 
 
@@ -196,7 +196,7 @@ async def test_disconnect_with_order_in_flight(ex, tmp_path):
     await asyncio.sleep(0.1)
     assert r.status()["venues"][V]["in_flight"] == 1
     ex.inject(V, "drop", target="trade")
-    st = lambda: r.status()["venues"][V]                         # noqa: E731
+    st = lambda: r.status()["venues"][V]
     await settle(r, lambda: st()["ws_reconnects"] >= 1 and st()["ws_up"] and st()["in_flight"] == 0,
                  timeout=5.0)
     assert any(e["type"] == "unknown" and "in flight" in e["reason"] for e in r.events)

@@ -190,11 +190,11 @@ def test_batch_is_bit_identical_to_streaming():
         assert np.array_equal(fn(x, 64), np.array(ref), equal_nan=True), attr
     for window in (0, 30):
         vw = sig.Vwap(window)
-        assert np.array_equal(sig.vwap_batch(x, sz, window), np.array([opt(vw.update(p, q)) for p, q in zip(x, sz)]),
+        assert np.array_equal(sig.vwap_batch(x, sz, window), np.array([opt(vw.update(p, q)) for p, q in zip(x, sz, strict=True)]),
                               equal_nan=True)
     tf = sig.TradeFlow(40)
     assert np.array_equal(sig.trade_flow_batch(sz, side, 40),
-                          np.array([opt(tf.update(q, int(s))) for q, s in zip(sz, side)]), equal_nan=True)
+                          np.array([opt(tf.update(q, int(s))) for q, s in zip(sz, side, strict=True)]), equal_nan=True)
     rv = sig.RealisedVol(25)
     assert np.array_equal(sig.realised_vol_batch(x, 25), np.array([opt(rv.update(p)) for p in x]), equal_nan=True)
 
@@ -257,10 +257,10 @@ def test_time_ema_half_life_and_irregular_steps():
     ts = np.arange(500, dtype=np.int64) * 250
     assert np.allclose(sig.time_ema_batch(x, ts, 1000.0), sig.ema_batch(x, half_life=4.0), rtol=1e-12, atol=1e-12)
     te = sig.TimeEma(1000.0)
-    assert np.array_equal(sig.time_ema_batch(x, ts, 1000.0), np.array([te.update(v, int(s)) for v, s in zip(x, ts)]))
+    assert np.array_equal(sig.time_ema_batch(x, ts, 1000.0), np.array([te.update(v, int(s)) for v, s in zip(x, ts, strict=True)]))
     p = pysig.TimeEma(1000.0)
     te.reset()
-    for v, s in zip(x, ts):
+    for v, s in zip(x, ts, strict=True):
         assert te.update(v, int(s)) == pytest.approx(p.update(v, int(s)), rel=1e-12, abs=1e-12)
     out = sig.time_ema_batch([1.0, 2.0, 3.0], [10, 5, 20], 10.0)
     assert np.isnan(out[1]) and out[2] == pytest.approx(1.0 + (1 - 2 ** -1) * 2.0)

@@ -325,7 +325,7 @@ async def test_order_count_limit_gives_minus_1015(session):
     async with SimExchange(cfg) as ex:
         c = client(ex, session, FUT)
         codes = []
-        for i in range(3):
+        for _ in range(3):
             st, r, h = await c.signed("POST", "/fapi/v1/order", symbol="BTCUSDT", side="BUY", type="LIMIT",
                                       timeInForce="GTC", quantity="0.010", price="40000.0")
             codes.append((st, r.get("code")))

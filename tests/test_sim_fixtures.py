@@ -129,7 +129,7 @@ async def test_binance_spot_market_streams_match_fixtures(fixtures_dir, session)
                           ("@trade", "btcusdt@trade")):
             if suffix == "@trade":
                 continue   # not in the recording; checked against the doc example below
-            real = first_jsonl(fixtures_dir, rec, lambda m: m.get("stream", "").endswith(suffix))
+            real = first_jsonl(fixtures_dir, rec, lambda m, suffix=suffix: m.get("stream", "").endswith(suffix))
             assert set(real["data"]) == set(got[s]["data"]), s
             assert same_shape(real, got[s]) == [], s
         doc = load(fixtures_dir, "binance/docs/ws_streams_control.json")

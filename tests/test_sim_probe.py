@@ -70,7 +70,7 @@ async def test_stats_count_events_and_overload():
         st = ex.stats("binance_usdm")
         assert st["events"] >= 2 * 20 and st["loop_errors"] == 0   # two symbols, ~30 events each
         v = ex.venue("binance_usdm")
-        time.sleep(0.8)                                   # block the loop: > 0.5 s of backlog
+        time.sleep(0.8)  # noqa: ASYNC251  block the loop on purpose: > 0.5 s of backlog
         await asyncio.sleep(0.05)
         assert ex.stats("binance_usdm")["overload_skipped"] > 0
         assert v.loop_errors == 0

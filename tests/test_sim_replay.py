@@ -65,7 +65,7 @@ async def test_replay_engine_recorder_format_and_snapshot(tmp_path, fixtures_dir
               (fixtures_dir / "binance" / "usdm_futures" / "ws_combined_AKROUSDT.jsonl").read_text().splitlines()][:5]
     p = tmp_path / "rec.hprec"
     meta = orjson.dumps({"venues": ["binance_usdm"]})
-    with open(p, "wb") as f:
+    with open(p, "wb") as f:  # noqa: ASYNC230  test setup, nothing else runs on the loop yet
         f.write(MAGIC + struct.pack("<I", len(meta)) + meta)
         body = b"AKROUSDT\n" + orjson.dumps(snap)
         f.write(REC.pack(len(body), 2, 3, 0, 1_000) + body)
