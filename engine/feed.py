@@ -254,10 +254,13 @@ class FeedManager:
         try:
             await asyncio.wait_for(asyncio.gather(*(c.up.wait() for c in self.conns.values())),
                                    timeout=self.cfg.connect_timeout_s * 4)
-        except BaseException:
+        except asyncio.TimeoutError:
             down = [f"{c.adapter.venue.key}:{c.url}" for c in self.conns.values() if not c.up.is_set()]
             await self.stop()
             raise ConnectionError(f"market data connections not up: {', '.join(down)}") from None
+        except BaseException:
+            await self.stop()           # cancelled while connecting: close what was opened, stay cancelled
+            raise
         self._watchdog = asyncio.create_task(self._watch(), name="feed-watchdog")
 
     async def stop(self) -> None:

@@ -143,6 +143,28 @@ async def test_start_fails_loudly_when_a_venue_is_unreachable() -> None:
     assert len(net.attempts) == n and n > 3          # retried with backoff, then everything stopped
 
 
+async def test_start_cancelled_while_connecting_stays_cancelled() -> None:
+    """Cancelling start() (Ctrl-C, an outer timeout) closes what it opened and ends cancelled, not as a
+    ConnectionError that would hide the cancellation from the caller."""
+    import pytest
+
+    t = InstrumentTable()
+    i = t.add(Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
+    pipe, books, ctx = build_pipeline(t)
+    net = FakeNet(fail_first=10**6)
+    cfg = FeedConfig(backoff_base_s=0.01, backoff_cap_s=0.02, connect_timeout_s=5.0)
+    fm = FeedManager(pipe, [(i, ["depth"])], {Venue.OKX: make_adapter("okx", endpoints=EP)}, books=books,
+                     ctx=ctx, config=cfg, connect=net)
+    task = asyncio.create_task(fm.start())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    n = len(net.attempts)
+    await asyncio.sleep(0.1)
+    assert len(net.attempts) == n and n > 1          # the connect loops were stopped too
+
+
 async def test_pings_do_not_eat_the_hourly_subscribe_budget() -> None:
     """OKX allows 480 subscribe requests per hour per connection; pings must not count against it
     (with pings every few seconds they would exhaust it within the hour and block every resync),
