@@ -116,8 +116,13 @@ class BinanceBase(VenueServer):
 
     def __init__(self, sim: Any, spec: Any) -> None:
         self.listen_keys: dict[str, float] = {}
-        self.api_subs: dict[Conn, int] = {}
-        self._sub_id = 0
+        # WS API user-data subscriptions: connection -> (subscriptionId, how it was started:
+        # "logon" = userDataStream.subscribe, "signature" = userDataStream.subscribe.signature).
+        # The sim has one account, and a connection holds one subscription per account.
+        self.api_subs: dict[Conn, tuple[int, str]] = {}
+        # session.logon with our HMAC key: accepted (a sim difference, README); False behaves
+        # like the real venue, whose logon takes Ed25519 keys only
+        self.hmac_logon = True
         self._agg_id = 0
         self.bbo: dict[str, tuple] = {}
         self.hangs: list[asyncio.Future] = []
@@ -861,7 +866,7 @@ class BinanceBase(VenueServer):
                         c.send('{"stream":"' + key + '","data":' + raw + "}")
                     else:
                         c.send(raw)
-        for c, sid in list(self.api_subs.items()):
+        for c, (sid, _how) in list(self.api_subs.items()):
             c.send(_dumps({"subscriptionId": sid, "event": event}))
 
     def _has_user_subs(self) -> bool:
@@ -1190,6 +1195,13 @@ class BinanceBase(VenueServer):
     def on_conn_closed(self, conn: Conn) -> None:
         self.api_subs.pop(conn, None)
 
+    def conns_of(self, target: str) -> list[Conn]:
+        """Fault targets: ``user`` also means the WS API connections that carry a user-data
+        subscription (they are still ``trade`` connections too)."""
+        if target == "user":
+            return [c for c in self.conns if c.kind == "user" or c in self.api_subs]
+        return super().conns_of(target)
+
     def _rate_limits(self, order: bool) -> list[dict[str, Any]]:
         lim = self.limits
         out = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
@@ -1240,8 +1252,8 @@ class BinanceBase(VenueServer):
             self.limits.add_weight(1)
             fn = self._api_method(method)
             if method not in ("time", "ping", "depth", "exchangeInfo", "ticker.book",
-                              "session.status", "session.logout", "userDataStream.subscribe",
-                              "userDataStream.unsubscribe"):
+                              "session.status", "session.logout", "session.subscriptions",
+                              "userDataStream.subscribe", "userDataStream.unsubscribe"):
                 self._api_auth(conn, params)
             if method == "order.place":
                 self.limits.add_order()
@@ -1274,6 +1286,8 @@ class BinanceBase(VenueServer):
             "session.logon": self._api_logon,
             "session.status": self._api_session_status,
             "session.logout": self._api_logout,
+            "session.subscriptions": lambda c, p: (
+                [{"subscriptionId": self.api_subs[c][0]}] if c in self.api_subs else []),
             "order.place": self._api_place,
             "order.cancel": lambda c, p: self.cancel_response(self.cancel(p), p),
             "order.status": lambda c, p: self.order_json(self.query(p)),
@@ -1294,6 +1308,7 @@ class BinanceBase(VenueServer):
                 {"listenKey": next(iter(self.listen_keys), None)}, None)
         else:
             table["order.cancelReplace"] = lambda c, p: self.cancel_replace(p)
+            table["userDataStream.subscribe.signature"] = self._api_uds_subscribe_signature
             table["account.status"] = lambda c, p: self.rest_account(p, None)
         fn = table.get(method) if isinstance(method, str) else None
         if fn is None:
@@ -1314,6 +1329,9 @@ class BinanceBase(VenueServer):
 
     def _api_logon(self, conn: Conn, params: dict[str, Any]) -> dict[str, Any]:
         # The docs say Ed25519 only; the simulator also accepts the HMAC signature (README).
+        if not self.hmac_logon:
+            # VERIFY: the code the real venue answers an HMAC logon with was not checked
+            raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
         conn.state["logon"] = params.get("apiKey")
         conn.state["logon_ts"] = now_ms()
         return self._api_session_status(conn, params)
@@ -1325,24 +1343,58 @@ class BinanceBase(VenueServer):
                 "userDataStream": conn in self.api_subs}
 
     def _api_logout(self, conn: Conn, params: dict[str, Any]) -> dict[str, Any]:
+        # ends the subscription started by userDataStream.subscribe (not a .signature one)
+        if self.api_subs.get(conn, (0, ""))[1] == "logon":
+            self._end_subscription(conn)
         conn.state.pop("logon", None)
         conn.state.pop("logon_ts", None)
         return self._api_session_status(conn, params)
 
+    def _new_subscription(self, conn: Conn, how: str) -> dict[str, Any]:
+        if conn in self.api_subs:
+            raise ApiError(-2035, "User Data Stream subscription already active.")
+        sid = conn.state.get("uds_next", 0)
+        if sid >= 65535:           # ids are per connection, 65535 over its lifetime
+            raise ApiError(-2042, "Maximum subscription ID reached for this connection.")
+        conn.state["uds_next"] = sid + 1
+        self.api_subs[conn] = (sid, how)
+        return {"subscriptionId": sid}
+
+    def _end_subscription(self, conn: Conn) -> None:
+        ent = self.api_subs.pop(conn, None)
+        if ent is not None:
+            conn.send(_dumps({"subscriptionId": ent[0],
+                              "event": {"e": "eventStreamTerminated", "E": now_ms()}}))
+
     def _api_uds_subscribe(self, conn: Conn, params: dict[str, Any]) -> dict[str, Any]:
         if not conn.state.get("logon"):
             raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
-        if conn in self.api_subs:
-            raise ApiError(-1210, "User Data Stream subscription already active.")
-        sid = self._sub_id
-        self._sub_id += 1
-        self.api_subs[conn] = sid
-        return {"subscriptionId": sid}
+        return self._new_subscription(conn, "logon")
+
+    def _api_uds_subscribe_signature(self, conn: Conn, params: dict[str, Any]) -> dict[str, Any]:
+        # a signed request in its own right: a logged-on session does not stand in for it
+        # (the signature itself was checked by _api_auth before we get here)
+        if "apiKey" not in params:
+            raise _mandatory("apiKey")
+        if "signature" not in params:
+            raise _mandatory("signature")
+        return self._new_subscription(conn, "signature")
 
     def _api_uds_unsubscribe(self, conn: Conn, params: dict[str, Any]) -> dict[str, Any]:
-        if self.api_subs.pop(conn, None) is None:
-            raise ApiError(-1211, "User Data Stream subscription not active.")
+        ent = self.api_subs.get(conn)
+        want = params.get("subscriptionId")
+        if ent is None or (want is not None and str(want) != str(ent[0])):
+            raise ApiError(-2036, "User Data Stream subscription not active.")
+        self._end_subscription(conn)
         return {}
+
+    def terminate_user_subscriptions(self) -> int:
+        """Test hook: end every WS API user-data subscription the way the venue does
+        (``eventStreamTerminated``; the connections stay open). Returns how many ended."""
+        conns = list(self.api_subs)
+        for c in conns:
+            self._end_subscription(c)
+        return len(conns)
 
 
 class BinanceUsdm(BinanceBase):
