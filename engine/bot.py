@@ -455,7 +455,8 @@ class Bot:
         venues = {}
         for key in self._venue_keys():
             api_key, secret, phrase = self._credentials(key)
-            venues[key] = VenueConfig(self._endpoints(key), api_key, secret, phrase)
+            venues[key] = VenueConfig(self._endpoints(key), api_key, secret, phrase,
+                                      user_data=self.cfg.venues[key].user_data)
         self.router = Router(self.table, self.store, venues, ctx=self.ctx, strategy=self.strategy,
                              pipeline=self.pipeline,
                              use_ws=any(self.cfg.venues[k].order_transport == "ws" for k in self._venue_keys()))

@@ -189,6 +189,7 @@ class VenueConfig:
     endpoints: dict[str, str]          # rest / ws_public / ws_private / ws_trade ("" = from the sim)
     order_transport: str = "ws"        # ws | rest
     key_file: Path | None = None
+    user_data: str = ""                # binance_spot: ws_api (default) | listen_key
 
     def credentials(self, env: Mapping[str, str] | None = None) -> Credentials | None:
         """Live presets require a key; the sim hands out its own credentials (None here)."""
@@ -451,6 +452,12 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> BotConfi
                 _check_url(where, s.name, k, url)
                 eps[k] = url
         transport = s.choice("order_transport", ("ws", "rest"), "ws")
+        user_data = ""
+        if "user_data" in vtab:
+            if venue.key != "binance_spot":
+                raise ConfigError(f"{where}venues.{vkey}.user_data: only binance_spot has a choice "
+                                  f"of user-data stream")
+            user_data = s.choice("user_data", ("ws_api", "listen_key"), "ws_api")
         kf = s.get("key_file", str, None)
         key_file = None
         if kf is not None:
@@ -458,7 +465,7 @@ def config_from_dict(data: dict[str, Any], path: Path | None = None) -> BotConfi
             if not key_file.is_absolute() and path is not None:
                 key_file = path.parent / key_file
         s.done()
-        venues[venue.key] = VenueConfig(venue.key, venue, preset, eps, transport, key_file)
+        venues[venue.key] = VenueConfig(venue.key, venue, preset, eps, transport, key_file, user_data)
 
     # instruments
     idata = data.get("instruments", [])

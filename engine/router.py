@@ -186,6 +186,16 @@ class TradingAdapter:
     def user_login_frames(self) -> list[bytes]:
         return []
 
+    #: user-data transports the venue offers (first = default); VenueConfig.user_data picks one
+    user_data_modes: tuple[str, ...] = ()
+
+    def user_handshake(self, reply: bytes | None) -> list[bytes] | None:
+        """Request/answer steps on a fresh user-data socket before it counts as up: called with
+        None first, then with every frame that arrives; returns frames to send (then waits for the
+        next frame), [] to keep waiting, or None once subscribed. Raises ConnectionError when the
+        venue refuses."""
+        return None
+
     def user_keepalive(self) -> Request | None:
         return None
 
@@ -275,6 +285,7 @@ class VenueConfig:
     api_key: str
     secret: str
     passphrase: str = ""
+    user_data: str = ""                 # "" = the venue's default user-data transport
 
     def __repr__(self) -> str:      # never print secrets
         return f"VenueConfig(endpoints={self.endpoints!r}, api_key=***)"
@@ -356,6 +367,10 @@ class Router:
         self._configs: dict[Venue, VenueConfig] = {}
         for k, cfg in venues.items():
             v = k if isinstance(k, Venue) else Venue.parse(k)
+            modes = adapter_class(v).user_data_modes
+            if cfg.user_data and cfg.user_data not in modes:
+                raise RouterError(f"{v.key}: user_data {cfg.user_data!r} is not offered; "
+                                  f"choose one of {', '.join(modes) or '(none: the venue has one way)'}")
             self._configs[v] = cfg
         self._activity: dict[int, float] = {}        # inst -> monotonic time of the last fill/report
         self.events: list[dict[str, Any]] = []        # recent router events for the live view
@@ -400,6 +415,8 @@ class Router:
                                   self.instruments.values(), clock, self.recv_window_ms)
             if hasattr(ad, "attach_encoders"):
                 ad.attach_encoders(self.session_tag)
+            if cfg.user_data:
+                ad.user_data = cfg.user_data
             rv = _Venue(v, ad, clock)
             rv.http = aiohttp.ClientSession(
                 base_url=ep.rest.rstrip("/"),
@@ -882,6 +899,14 @@ class Router:
                                               max_msg_size=1 << 22) as ws:
                     for f in frames:
                         await ws.send_str(f.decode())
+                    step = ad.user_handshake(None)
+                    while step is not None:     # e.g. Binance spot: subscribe on the WS API
+                        for f in step:
+                            await ws.send_str(f.decode())
+                        msg = await ws.receive(timeout=5.0)
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            raise ConnectionError(f"user-data socket {msg.type.name} while subscribing")
+                        step = ad.user_handshake(msg.data.encode())
                     rv.user_up = True
                     if not first:
                         # reconnected: events may have been missed; the REST view decides

@@ -4,8 +4,11 @@
 REST: HMAC-SHA256 over the exact query string we send (engine.signing.Signer), parameters in
 the query string, body empty. WS API: ``session.logon`` (HMAC accepted by our simulator; the real
 venue wants an Ed25519 key for logon), falling back to per-request signatures when logon fails.
-User data: listenKey stream (``ORDER_TRADE_UPDATE`` / ``ACCOUNT_UPDATE`` for futures,
-``executionReport`` for spot).
+User data: futures on the listenKey stream (``ORDER_TRADE_UPDATE`` / ``ACCOUNT_UPDATE``); spot
+over the WS API (``userDataStream.subscribe`` on a logged-on session, else
+``userDataStream.subscribe.signature``; events wrapped as ``{"subscriptionId", "event"}``), or on
+the old listenKey stream when configured (``user_data = "listen_key"``). Both spot paths feed the
+same ``parse_user``.
 """
 from __future__ import annotations
 
@@ -253,6 +256,10 @@ class BinanceUsdmTrading(TradingAdapter):
             return out
         if e == "listenKeyExpired":
             raise ConnectionError("listenKey expired")
+        if e == "eventStreamTerminated":
+            # the venue ended our WS API subscription (logout/unsubscribe): reconnect, subscribe
+            # again and reconcile (the router does both after any user-stream error)
+            raise ConnectionError("user-data subscription terminated by the venue (eventStreamTerminated)")
         return []
 
     def _exec(self, o: dict[str, Any], ts: int) -> list[Any]:
@@ -372,3 +379,81 @@ class BinanceSpotTrading(BinanceUsdmTrading):
 
     def deadman(self, timeout_ms: int) -> list[Request]:
         return []
+
+    # ---- user data: WS API subscription (default) or listenKey stream ---------------------
+    # The subscription lives on a dedicated WS API connection, not on the order connection:
+    # the router's user loop already owns "socket lost -> subscribe again -> reconcile", the
+    # order socket keeps its own reconnect rules (in-flight orders become unknown and are
+    # queried) and may be driven by the compiled order path, and user data keeps flowing with
+    # REST order transport. One more socket per process is the whole cost.
+    user_data_modes = ("ws_api", "listen_key")
+    user_data = "ws_api"
+    user_logged_on = False             # the user-data connection's session (not the order one's)
+    user_sub_id: int | None = None     # subscriptionId of the live subscription
+    _uds_step = ""                     # "logon" | "subscribe" while the handshake runs
+
+    def user_token_request(self) -> Request | None:
+        return super().user_token_request() if self.user_data == "listen_key" else None
+
+    def user_keepalive(self) -> Request | None:
+        return super().user_keepalive() if self.user_data == "listen_key" else None
+
+    def user_url(self, token: str) -> str:
+        if self.user_data != "listen_key":
+            return self.endpoints.ws_trade
+        # listenKey streams live on the market-stream host (/ws/<listenKey>); the presets point
+        # ws_private at the WS API, so fall back to the public stream base then
+        base = self.endpoints.ws_private
+        if not base or base == self.endpoints.ws_trade:
+            base = self.endpoints.ws_public.rstrip("/") + "/ws"
+        return f"{base.rstrip('/')}/{token}"
+
+    def _uds_request(self, method: str, signed: bool) -> bytes:
+        p: dict[str, Any] = {}
+        if signed:      # signed like every WS API request: sorted params, HMAC, hex
+            p = {"apiKey": self.api_key, "timestamp": self.clock.server_ms(),
+                 "recvWindow": self.recv_window_ms}
+            p["signature"] = self.signer.hex(binance_ws_payload(p).encode())
+        req: dict[str, Any] = {"id": f"uds-{method}", "method": method}
+        if p:
+            req["params"] = p
+        return orjson.dumps(req)
+
+    def _uds_subscribe(self) -> list[bytes]:
+        self._uds_step = "subscribe"
+        if self.user_logged_on:
+            return [self._uds_request("userDataStream.subscribe", False)]
+        return [self._uds_request("userDataStream.subscribe.signature", True)]
+
+    def user_handshake(self, reply: bytes | None) -> list[bytes] | None:
+        if self.user_data == "listen_key":
+            return None
+        if reply is None:                   # fresh connection
+            self.user_logged_on = False
+            self.user_sub_id = None
+            if self.try_logon:
+                self._uds_step = "logon"
+                p: dict[str, Any] = {"apiKey": self.api_key, "timestamp": self.clock.server_ms()}
+                p["signature"] = self.signer.hex(binance_ws_payload(p).encode())
+                return [orjson.dumps({"id": "uds-session.logon", "method": "session.logon", "params": p})]
+            return self._uds_subscribe()
+        d = orjson.loads(reply)
+        if not isinstance(d, dict) or "status" not in d or not str(d.get("id", "")).startswith("uds-"):
+            return []                       # not the answer we wait for
+        ok = d["status"] == 200
+        if self._uds_step == "logon":
+            if ok:
+                self.user_logged_on = True
+            else:
+                # the real venue takes only Ed25519 keys for logon: subscribe with a signature
+                # (also on the next connections, and the order socket stops trying logon too)
+                self.try_logon = False
+            return self._uds_subscribe()
+        if not ok:
+            err = d.get("error") or {}
+            method = "userDataStream.subscribe" + ("" if self.user_logged_on else ".signature")
+            raise ConnectionError(f"{method} refused: {err.get('code')} {err.get('msg')}")
+        res = d.get("result") or {}
+        self.user_sub_id = int(res["subscriptionId"]) if "subscriptionId" in res else None
+        self._uds_step = ""
+        return None
