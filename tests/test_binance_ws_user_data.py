@@ -212,6 +212,52 @@ async def test_user_data_choice_is_checked(ex, tmp_path):
         parse_config(base.format(v="binance_usdm") + 'user_data = "listen_key"\n')
 
 
+def test_handshake_steps_without_a_venue():
+    """The subscription handshake as a state machine: logon accepted but subscribe refused falls
+    back to the signed subscription; frames that are not its answer are waited past."""
+    import orjson
+
+    from engine.clock_sync import ClockSync
+    from engine.exchanges.base import Endpoints
+    from engine.exchanges.binance.trading import BinanceSpotTrading
+    from engine.sim.auth import verify_binance_ws
+
+    ad = BinanceSpotTrading(Endpoints("http://x", "ws://x", "ws://x/ws", "ws://x/ws-api/v3"), "K", "S", "",
+                            [], ClockSync())
+    assert ad.user_url("") == "ws://x/ws-api/v3" and ad.user_token_request() is None
+
+    def ans(rid, status, result=None):
+        return orjson.dumps({"id": rid, "status": status, "result": result or {},
+                             "error": {"code": -2015, "msg": "no"}})
+
+    [f] = ad.user_handshake(None)
+    assert orjson.loads(f)["method"] == "session.logon"
+    [f] = ad.user_handshake(ans("uds-session.logon", 200))
+    assert orjson.loads(f) == {"id": "uds-userDataStream.subscribe", "method": "userDataStream.subscribe"}
+    assert ad.user_handshake(b"not json") == [] and ad.user_handshake(ans("r7", 400)) == []
+    assert ad.user_handshake(orjson.dumps({"subscriptionId": 0, "event": {"e": "x"}})) == []
+    [f] = ad.user_handshake(ans("uds-userDataStream.subscribe", 400))
+    req = orjson.loads(f)
+    assert req["method"] == "userDataStream.subscribe.signature"
+    assert set(req["params"]) == {"apiKey", "timestamp", "recvWindow", "signature"}
+    assert verify_binance_ws("S", req["params"])
+    with pytest.raises(ConnectionError, match="subscribe.signature refused: -2015 no"):
+        ad.user_handshake(ans("uds-userDataStream.subscribe.signature", 400))
+    ad.user_handshake(None)
+    ad.try_logon = False                                   # e.g. the venue refused it before
+    [f] = ad.user_handshake(None)
+    assert orjson.loads(f)["method"] == "userDataStream.subscribe.signature"
+    assert ad.user_handshake(ans("uds-userDataStream.subscribe.signature", 200, {"subscriptionId": 3})) is None
+    assert ad.user_sub_id == 3
+    with pytest.raises(ConnectionError, match="eventStreamTerminated"):
+        ad.parse_user(orjson.dumps({"subscriptionId": 3, "event": {"e": "eventStreamTerminated", "E": 1}}))
+    ad.user_data = "listen_key"
+    assert ad.user_handshake(None) is None and ad.user_token_request() is not None
+    assert ad.user_url("LK") == "ws://x/ws/LK"
+    ad.endpoints = Endpoints("http://x", "ws://m", "ws://x/ws-api/v3", "ws://x/ws-api/v3")   # the presets
+    assert ad.user_url("LK") == "ws://m/ws/LK"
+
+
 # ---- the sim's side of the protocol ---------------------------------------------------------------
 
 async def test_sim_subscribe_signature_codes_wrapping_and_termination(ex):

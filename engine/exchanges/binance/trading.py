@@ -390,7 +390,7 @@ class BinanceSpotTrading(BinanceUsdmTrading):
     user_data = "ws_api"
     user_logged_on = False             # the user-data connection's session (not the order one's)
     user_sub_id: int | None = None     # subscriptionId of the live subscription
-    _uds_step = ""                     # "logon" | "subscribe" while the handshake runs
+    _uds_step = ""                     # "logon" | "subscribe" | "signature" while subscribing
 
     def user_token_request(self) -> Request | None:
         return super().user_token_request() if self.user_data == "listen_key" else None
@@ -420,9 +420,10 @@ class BinanceSpotTrading(BinanceUsdmTrading):
         return orjson.dumps(req)
 
     def _uds_subscribe(self) -> list[bytes]:
-        self._uds_step = "subscribe"
         if self.user_logged_on:
+            self._uds_step = "subscribe"
             return [self._uds_request("userDataStream.subscribe", False)]
+        self._uds_step = "signature"
         return [self._uds_request("userDataStream.subscribe.signature", True)]
 
     def user_handshake(self, reply: bytes | None) -> list[bytes] | None:
@@ -437,7 +438,10 @@ class BinanceSpotTrading(BinanceUsdmTrading):
                 p["signature"] = self.signer.hex(binance_ws_payload(p).encode())
                 return [orjson.dumps({"id": "uds-session.logon", "method": "session.logon", "params": p})]
             return self._uds_subscribe()
-        d = orjson.loads(reply)
+        try:
+            d = orjson.loads(reply)
+        except orjson.JSONDecodeError:
+            return []
         if not isinstance(d, dict) or "status" not in d or not str(d.get("id", "")).startswith("uds-"):
             return []                       # not the answer we wait for
         ok = d["status"] == 200
@@ -449,10 +453,15 @@ class BinanceSpotTrading(BinanceUsdmTrading):
                 # (also on the next connections, and the order socket stops trying logon too)
                 self.try_logon = False
             return self._uds_subscribe()
+        if not ok and self._uds_step == "subscribe":
+            # logged on, but the session may not subscribe (e.g. not an Ed25519 session): the
+            # signed subscription needs no logon
+            self.user_logged_on = False
+            return self._uds_subscribe()
         if not ok:
             err = d.get("error") or {}
-            method = "userDataStream.subscribe" + ("" if self.user_logged_on else ".signature")
-            raise ConnectionError(f"{method} refused: {err.get('code')} {err.get('msg')}")
+            raise ConnectionError(f"userDataStream.subscribe.signature refused: "
+                                  f"{err.get('code')} {err.get('msg')}")
         res = d.get("result") or {}
         self.user_sub_id = int(res["subscriptionId"]) if "subscriptionId" in res else None
         self._uds_step = ""
