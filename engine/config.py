@@ -37,7 +37,7 @@ ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
         "binance_usdm": {
             "rest": "https://fapi.binance.com",
             "ws_public": "wss://fstream.binance.com",
-            "ws_private": "wss://fstream.binance.com",
+            "ws_private": "wss://fstream.binance.com/ws",        # listenKey stream: /ws/<listenKey>
             "ws_trade": "wss://ws-fapi.binance.com/ws-fapi/v1",
         },
         "bybit": {
@@ -69,7 +69,7 @@ ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
         "binance_usdm": {
             "rest": "https://testnet.binancefuture.com",
             "ws_public": "wss://stream.binancefuture.com",
-            "ws_private": "wss://stream.binancefuture.com",
+            "ws_private": "wss://stream.binancefuture.com/ws",
             "ws_trade": "wss://testnet.binancefuture.com/ws-fapi/v1",
         },
         "bybit": {

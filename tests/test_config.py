@@ -148,3 +148,18 @@ def test_venue_key_file_relative_and_sim_needs_no_key(tmp_path):
     v = cfg.venues["binance_usdm"]
     assert v.key_file == tmp_path / "k.toml"
     assert v.preset == "sim" and v.credentials({}) is None
+
+
+@pytest.mark.parametrize("preset", ["mainnet", "testnet"])
+def test_usdm_preset_user_stream_url_is_the_raw_listen_key_stream(preset):
+    """Binance USD-M user data is ``<stream host>/ws/<listenKey>``: a preset whose ws_private lacks ``/ws``
+    would open ``<host>/<listenKey>``, which the venue does not serve."""
+    from engine.clock_sync import ClockSync
+    from engine.exchanges import Endpoints
+    from engine.router import adapter_class
+    from engine.instruments import Venue
+
+    eps = Endpoints(**ENDPOINT_PRESETS[preset]["binance_usdm"])
+    ad = adapter_class(Venue.BINANCE_USDM)(eps, "k", "s", "", [], ClockSync())
+    host = ENDPOINT_PRESETS[preset]["binance_usdm"]["ws_public"]
+    assert ad.user_url("LISTENKEY") == f"{host}/ws/LISTENKEY"
