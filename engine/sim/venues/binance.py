@@ -3,21 +3,29 @@
 WebSocket API), built from the Binance docs and the fixture samples.
 
 Differences from the real venue are listed in engine/sim/README.md (e.g. ``session.logon``
-also accepts an HMAC signature; the docs say Ed25519 only).
+also accepts an HMAC signature; the docs say Ed25519 only). Ed25519 API keys of the account are
+registered with :meth:`BinanceBase.add_ed25519_key`.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import secrets
 import time
+from collections import deque
 from decimal import Decimal
 from typing import Any, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 import orjson
 from aiohttp import web
 
-from engine.sim.auth import verify_binance_rest, verify_binance_ws
+from engine.sim.auth import binance_rest_payload, binance_ws_payload, verify_binance_rest, verify_binance_ws
 from engine.sim.matching import Fill, Market, Order, Reject, fmt_dec, now_ms, to_units
 from engine.sim.server import Conn, VenueServer
 
@@ -36,6 +44,17 @@ class ApiError(Exception):
 
 def _dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
+
+
+def verify_ed25519(public_key: Ed25519PublicKey, payload: str, sig_b64: Any) -> bool:
+    """Binance Ed25519: base64 signature over the same payload as HMAC."""
+    if not isinstance(sig_b64, str):
+        return False
+    try:
+        public_key.verify(base64.b64decode(sig_b64, validate=True), payload.encode())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
 
 
 def _mandatory(name: str) -> ApiError:
@@ -123,6 +142,13 @@ class BinanceBase(VenueServer):
         # session.logon with our HMAC key: accepted (a sim difference, README); False behaves
         # like the real venue, whose logon takes Ed25519 keys only
         self.hmac_logon = True
+        # further API keys of the account with an Ed25519 public key (add_ed25519_key); the
+        # spec's api_key/secret stays the HMAC key
+        self.ed25519_keys: dict[str, Ed25519PublicKey] = {}
+        # how signed requests passed authentication, newest last: (WS method or "METHOD /path",
+        # how), how = "hmac" | "ed25519" | "session" (logged-on WS API, no signature); recorded
+        # before the method runs (a refused HMAC logon still shows "hmac"). For tests.
+        self.auth_log: deque[tuple[str, str]] = deque(maxlen=10_000)
         self._agg_id = 0
         self.bbo: dict[str, tuple] = {}
         self.hangs: list[asyncio.Future] = []
@@ -196,11 +222,42 @@ class BinanceBase(VenueServer):
             h["X-MBX-ORDER-COUNT-1M" if lim.long_s == 60 else "X-MBX-ORDER-COUNT-1D"] = str(lim.olong)
         return h
 
+    def add_ed25519_key(self, public_key: Ed25519PublicKey | bytes | str, api_key: str | None = None) -> str:
+        """Register an Ed25519 API key on the account (what Binance does with an uploaded public
+        key): ``public_key`` as a key object, PEM (SubjectPublicKeyInfo) or the 32 raw bytes.
+        Returns the API key to send with it (``api_key`` or a new random one). REST and WS API
+        requests with that key must carry a base64 Ed25519 signature; ``session.logon`` accepts it
+        whatever ``hmac_logon`` says."""
+        if isinstance(public_key, str):
+            public_key = public_key.encode()
+        if isinstance(public_key, bytes):
+            public_key = (Ed25519PublicKey.from_public_bytes(public_key) if len(public_key) == 32
+                          else load_pem_public_key(public_key))
+        if not isinstance(public_key, Ed25519PublicKey):
+            raise ValueError(f"not an Ed25519 public key: {type(public_key).__name__}")
+        key = api_key or secrets.token_urlsafe(48)[:64]
+        if key == self.spec.api_key:
+            raise ValueError("the HMAC API key cannot also be an Ed25519 key")
+        self.ed25519_keys[key] = public_key
+        return key
+
     def _check_key(self, key: str | None) -> None:
         if not key:
             raise ApiError(-2014, "API-key format invalid.", 401)
-        if key != self.spec.api_key:
+        if key != self.spec.api_key and key not in self.ed25519_keys:
             raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+    def _verify_rest(self, key: str | None, raw_q: str, body: str) -> str:
+        """Check a signed REST request of ``key`` (already known); returns how it was signed."""
+        pub = self.ed25519_keys.get(key or "")
+        if pub is None:
+            ok, how = verify_binance_rest(self.spec.secret, raw_q, body), "hmac"
+        else:
+            payload, sig = binance_rest_payload(raw_q, body)
+            ok, how = sig is not None and verify_ed25519(pub, payload, unquote(sig)), "ed25519"
+        if not ok:
+            raise ApiError(-1022, "Signature for this request is not valid.")
+        return how
 
     def _check_ts(self, params: dict[str, Any]) -> None:
         ts = params.get("timestamp")
@@ -242,8 +299,8 @@ class BinanceBase(VenueServer):
                     self._check_ts(params)
                     if "signature=" not in raw_q and "signature=" not in body:
                         raise _mandatory("signature")
-                    if not verify_binance_rest(self.spec.secret, raw_q, body):
-                        raise ApiError(-1022, "Signature for this request is not valid.")
+                    how = self._verify_rest(request.headers.get("X-MBX-APIKEY"), raw_q, body)
+                    self.auth_log.append((f"{request.method} {request.path}", how))
                 if order and request.method == "POST":
                     self.limits.add_order()
                 placed_unknown = None
@@ -1213,15 +1270,22 @@ class BinanceBase(VenueServer):
                     "intervalNum": 1, "limit": lim.orders_long_limit, "count": lim.olong}] + out
         return out
 
-    def _api_auth(self, conn: Conn, params: dict[str, Any]) -> None:
+    def _api_auth(self, conn: Conn, method: str, params: dict[str, Any]) -> None:
         if "signature" in params:
             self._check_key(params.get("apiKey"))
             self._check_ts(params)
-            if not verify_binance_ws(self.spec.secret, params):
+            pub = self.ed25519_keys.get(params["apiKey"])
+            if pub is None:
+                ok, how = verify_binance_ws(self.spec.secret, params), "hmac"
+            else:
+                ok, how = verify_ed25519(pub, binance_ws_payload(params), params["signature"]), "ed25519"
+            if not ok:
                 raise ApiError(-1022, "Signature for this request is not valid.")
+            self.auth_log.append((method, how))
             return
         if conn.state.get("logon"):
             self._check_ts(params)
+            self.auth_log.append((method, "session"))
             return
         if "apiKey" not in params:
             raise _mandatory("apiKey")
@@ -1254,7 +1318,7 @@ class BinanceBase(VenueServer):
             if method not in ("time", "ping", "depth", "exchangeInfo", "ticker.book",
                               "session.status", "session.logout", "session.subscriptions",
                               "userDataStream.subscribe", "userDataStream.unsubscribe"):
-                self._api_auth(conn, params)
+                self._api_auth(conn, method, params)
             if method == "order.place":
                 self.limits.add_order()
             unknown = None
@@ -1328,8 +1392,9 @@ class BinanceBase(VenueServer):
         return [self.cancel_response(o, {}) for o in done]
 
     def _api_logon(self, conn: Conn, params: dict[str, Any]) -> dict[str, Any]:
-        # The docs say Ed25519 only; the simulator also accepts the HMAC signature (README).
-        if not self.hmac_logon:
+        # The docs say Ed25519 only; the simulator also accepts the HMAC signature (README)
+        # while hmac_logon is on. The signature itself was checked by _api_auth.
+        if params.get("apiKey") not in self.ed25519_keys and not self.hmac_logon:
             # VERIFY: the code the real venue answers an HMAC logon with was not checked
             raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", 401)
         conn.state["logon"] = params.get("apiKey")
