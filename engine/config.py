@@ -5,7 +5,8 @@ mistake is a one-line :class:`engine.errors.ConfigError`.
 
 API keys never come from the config file or the command line: only from the environment
 (``HOTPATH_<VENUE>_API_KEY`` / ``_SECRET`` / ``_PASSPHRASE``) or from a key file that only its owner
-can read (mode 0600 or stricter).
+can read (mode 0600 or stricter). Binance also takes an Ed25519 private key (PKCS#8 PEM) instead of the
+HMAC secret: ``private_key_file`` in the key file or ``HOTPATH_<VENUE>_PRIVATE_KEY_FILE``.
 """
 from __future__ import annotations
 
@@ -124,28 +125,71 @@ def env_prefix(venue_key: str) -> str:
     return f"HOTPATH_{venue_key.upper()}"
 
 
-def load_key_file(path: Path) -> dict[str, str]:
-    """Read ``api_key``/``secret``/``passphrase`` from a TOML key file that only its owner can read."""
+def _check_owner_only(path: Path, what: str) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise ConfigError(f"key file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"key file {path} is readable by group/others (mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}"
+            f"{what} {path} is readable by group/others (mode {stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}"
         )
+
+
+def load_key_file(path: Path) -> dict[str, str]:
+    """Read ``api_key``/``secret``/``passphrase`` (or ``private_key_file``/``private_key_passphrase``)
+    from a TOML key file that only its owner can read."""
+    _check_owner_only(path, "key file")
     try:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         # never echo the file content (it holds secrets)
         raise ConfigError(f"key file {path} is not valid TOML ({type(exc).__name__})") from None
     out = {}
-    for k in ("api_key", "secret", "passphrase"):
+    for k in ("api_key", "secret", "passphrase", "private_key_file", "private_key_passphrase"):
         v = data.get(k, "")
         if not isinstance(v, str):
             raise ConfigError(f"key file {path}: {k} must be a string")
         out[k] = v
+    if out["private_key_file"]:
+        # relative to the key file, like key_file is relative to the config
+        pk = Path(os.path.expanduser(out["private_key_file"]))
+        out["private_key_file"] = str(pk if pk.is_absolute() else path.parent / pk)
     return out
+
+
+#: venues whose API takes an Ed25519 key in place of the HMAC secret
+ED25519_VENUES = ("binance_spot", "binance_usdm")
+
+
+def load_private_key_file(path: Path, passphrase: str = "") -> str:
+    """The PEM text of an Ed25519 private key file (PKCS#8, as Binance's key generator writes it),
+    checked to load (with ``passphrase`` when the PEM is encrypted) and to be Ed25519. The text is
+    returned as it is in the file; the adapter loads it again (with the same passphrase). Errors
+    name the file, never its content."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    _check_owner_only(path, "private key file")
+    try:
+        pem = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"private key file {path} is not readable as PEM text ({type(exc).__name__})") from None
+    try:
+        key = load_pem_private_key(pem.encode(), passphrase.encode() or None)
+    except TypeError:       # encrypted without a passphrase, or a passphrase for a plain PEM
+        raise ConfigError(
+            f"private key file {path}: "
+            + ("the key is encrypted; set the private key passphrase" if not passphrase
+               else "the key is not encrypted; remove the private key passphrase")
+        ) from None
+    except (ValueError, UnsupportedAlgorithm) as exc:   # bad PEM, wrong passphrase, unknown key type
+        raise ConfigError(f"private key file {path} could not be loaded as a PEM private key "
+                          f"(wrong passphrase or not a PKCS#8 PEM; {type(exc).__name__})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"private key file {path} holds a {type(key).__name__.lstrip('_')}, not an Ed25519 key")
+    return pem
 
 
 def resolve_credentials(
@@ -159,15 +203,29 @@ def resolve_credentials(
     env = os.environ if env is None else env
     p = env_prefix(venue_key)
     key, secret, phrase = env.get(p + "_API_KEY", ""), env.get(p + "_SECRET", ""), env.get(p + "_PASSPHRASE", "")
-    if key or secret:
-        if not (key and secret):
-            raise ConfigError(f"set both {p}_API_KEY and {p}_SECRET (only one is set)")
+    pk_file = env.get(p + "_PRIVATE_KEY_FILE", "")
+    if secret and pk_file:
+        raise ConfigError(f"set either {p}_SECRET (HMAC) or {p}_PRIVATE_KEY_FILE (Ed25519), not both")
+    if key or secret or pk_file:
+        if not (key and (secret or pk_file)):
+            raise ConfigError(f"set both {p}_API_KEY and {p}_SECRET or {p}_PRIVATE_KEY_FILE (only one is set)")
+        if pk_file:
+            # Ed25519: the PEM text is the secret, its passphrase the passphrase (Binance has no
+            # other use for one); the adapter tells a PEM from an HMAC secret
+            phrase = env.get(p + "_PRIVATE_KEY_PASSPHRASE", "")
+            secret = _private_key(venue_key, Path(os.path.expanduser(pk_file)), phrase)
         creds = Credentials(key, secret, phrase, source="env")
     elif key_file is not None:
         d = load_key_file(key_file)
-        if not (d["api_key"] and d["secret"]):
-            raise ConfigError(f"key file {key_file} needs both api_key and secret")
-        creds = Credentials(d["api_key"], d["secret"], d["passphrase"], source=str(key_file))
+        if d["secret"] and d["private_key_file"]:
+            raise ConfigError(f"key file {key_file}: set either secret (HMAC) or private_key_file (Ed25519), not both")
+        if not (d["api_key"] and (d["secret"] or d["private_key_file"])):
+            raise ConfigError(f"key file {key_file} needs both api_key and secret (or private_key_file)")
+        secret, phrase = d["secret"], d["passphrase"]
+        if d["private_key_file"]:
+            phrase = d["private_key_passphrase"]
+            secret = _private_key(venue_key, Path(d["private_key_file"]), phrase)
+        creds = Credentials(d["api_key"], secret, phrase, source=str(key_file))
     else:
         if required:
             raise ConfigError(f"no API key for {venue_key}: set {p}_API_KEY and {p}_SECRET or key_file in [venues.{venue_key}]")
@@ -175,6 +233,12 @@ def resolve_credentials(
     if venue_key in ("okx", "bitget") and not creds.passphrase:
         raise ConfigError(f"{venue_key} needs a passphrase: set {p}_PASSPHRASE or passphrase in the key file")
     return creds
+
+
+def _private_key(venue_key: str, path: Path, passphrase: str) -> str:
+    if venue_key not in ED25519_VENUES:
+        raise ConfigError(f"{venue_key}: Ed25519 private keys are supported on {' and '.join(ED25519_VENUES)} only")
+    return load_private_key_file(path, passphrase)
 
 
 # ---------------------------------------------------------------------------------------------
