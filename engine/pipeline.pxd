@@ -77,6 +77,8 @@ cdef class Pipeline:
     cdef object _strategy_error       # StrategyError of the last failing hook, raised by the caller
     cdef int64_t _wall_off            # CLOCK_REALTIME - CLOCK_MONOTONIC ns, refreshed every 1024 stamps
     cdef uint32_t _wall_age           # stamps since the refresh
+    cdef int64_t _clock_ns            # fixed clock (set_clock, a replay's recorded time) for book/top stamps and
+                                      # the risk check; 0 = CLOCK_MONOTONIC (live). Latency stamps stay real.
 
     cdef int process(self, int conn_id, int venue, Decoder dec, const char* buf, size_t n,
                      int64_t recv_ns, int64_t t_in, int* inst_out) except? -1000

@@ -13,6 +13,10 @@ given as bytes (replay, resync buffers, tests). Frames the hot path does not con
 preallocated C ring that the router drains with ``drain_sent()``; rejected intents go to
 ``drain_rejects()``; intents for a venue without an order transport are kept for the Python router
 (``drain_pending()``), never dropped.
+
+Book/top stamps and the risk check (order-rate bucket, book age) use CLOCK_MONOTONIC, or the time set by
+``Pipeline.set_clock(now_ns)`` (a replay sets each frame's, timer's and fill's recorded time; 0 = live
+clock again). Latency stamps always use the real clock.
 """
 cimport cython
 from libc.stdlib cimport calloc, free, malloc
@@ -221,7 +225,7 @@ cdef class Pipeline:
         to the handler). A failing hook engages the kill switch and leaves the StrategyError in
         ``self._strategy_error`` for the caller to raise after the cold handling."""
         cdef int kind, rc, hook = 0, inst = -1, i, ran = 0
-        cdef int64_t t1, t2, t3
+        cdef int64_t t1, t2, t3, ts
         cdef eng_ctx* c = self.c
         cdef Strategy s = self.strategy
         cdef eng_latency* L = self.latency.lat     # header-inline recording, no cross-module call
@@ -253,11 +257,12 @@ cdef class Pipeline:
                     if recv_ns + self._wall_off > exch:
                         eng_latency_record(L, ENG_STAGE_RECV, recv_ns + self._wall_off - exch)
             t2 = t1
+            ts = t1 if self._clock_ns == 0 else self._clock_ns     # book/top stamps: set clock in a replay
             rc = kind
             if kind == ENG_EV_QUOTE:
                 inst = dec.quote.inst
                 if c.book[inst] == NULL:
-                    _top_from_quote(c, &dec.quote, t1)
+                    _top_from_quote(c, &dec.quote, ts)
                 hook = s.dispatch_quote(&dec.quote)
                 ran = 1
             elif kind == ENG_EV_DEPTH:
@@ -265,7 +270,7 @@ cdef class Pipeline:
                 if c.book[inst] == NULL:
                     rc = ENG_ERR_NOT_SYNCED          # no book bound for this instrument
                 else:
-                    rc = eng_book_apply(c.book[inst], &dec.depth, t1)
+                    rc = eng_book_apply(c.book[inst], &dec.depth, ts)
                     t2 = eng_now_ns()
                     eng_latency_record(L, ENG_STAGE_BOOK, t2 - t1)
                     if rc == ENG_OK:
@@ -281,10 +286,10 @@ cdef class Pipeline:
                         break
             elif kind == ENG_EV_MARK:
                 inst = dec.mark.inst
-                _apply_mark(c, &dec.mark, t1)
+                _apply_mark(c, &dec.mark, ts)
             elif kind == ENG_EV_TICKER:
                 inst = dec.ticker.inst
-                if _apply_ticker(c, &dec.ticker, t1, &q):
+                if _apply_ticker(c, &dec.ticker, ts, &q):
                     hook = s.dispatch_quote(&q)
                     ran = 1
             if ran:
@@ -337,10 +342,11 @@ cdef class Pipeline:
         cdef eng_latency* L = self.latency.lat
         cdef Strategy s = self.strategy
         cdef char* out = self._obuf + _HEADROOM
+        cdef int64_t fixed = self._clock_ns       # risk runs on the set clock in a replay, else on t0
         while s.pop_intent(&it):
             self.st.intents += 1
             t0 = eng_now_ns()
-            r = self.risk.check(self.c, &it, t0)
+            r = self.risk.check(self.c, &it, t0 if fixed == 0 else fixed)
             t1 = eng_now_ns()
             eng_latency_record(L, ENG_STAGE_RISK, t1 - t0)
             if r != 0:
@@ -428,10 +434,25 @@ cdef class Pipeline:
         self._raise_pending_strategy_error()
         return rc
 
+    def set_clock(self, int64_t now_ns):
+        """Run on a fixed clock: from now on book/top stamps of fed frames and every risk check (order-rate
+        bucket, book age) use ``now_ns`` until the next call; ``set_clock(0)`` goes back to the live
+        CLOCK_MONOTONIC. A replay sets the recorded time of each frame, fill and timer here, so the risk gate
+        judges rates and quote age in recorded time. Latency stamps always stay on the real clock."""
+        if now_ns < 0:
+            raise ValueError(f"clock must be >= 0 ns (0 = live clock), got {now_ns}")
+        self._clock_ns = now_ns
+
+    @property
+    def clock_ns(self):
+        """The fixed clock set by ``set_clock`` (ns), 0 when the pipeline runs on the live clock."""
+        return self._clock_ns
+
     def timer(self, now_ns=None):
         """Call the strategy's ``on_timer`` and send what it emitted. Raises StrategyError.
+        ``now_ns`` defaults to the fixed clock if one is set, else to now.
         (``strategy.deliver_timer`` / ``deliver_fill`` on an attached strategy send at once too.)"""
-        cdef int64_t t = eng_now_ns() if now_ns is None else int(now_ns)
+        cdef int64_t t = (self._clock_ns or eng_now_ns()) if now_ns is None else int(now_ns)
         cdef int rc
         with nogil:
             rc = self.strategy.dispatch_timer(t)
