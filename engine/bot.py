@@ -1063,16 +1063,10 @@ def replay_from_cli(args: Any) -> int:
         recording, tmpdir = _convert_jsonl(cfg, recording, snapshots)
     elif snapshots:
         raise ConfigError("--snapshot is for fixture .jsonl recordings (hotpath record files carry their snapshots)")
-    # the risk gate's order-rate bucket and book-age check run on the wall clock; a replay runs much faster
-    # than recorded time and its book stamps are recorded times, so both would reject at random: left out
-    off = [n for n, v in (("risk.max_orders_per_sec", cfg.risk.max_orders_per_sec),
-                          ("risk.max_quote_age_ms", cfg.risk.max_quote_age_ms)) if v]
-    cfg.risk.max_orders_per_sec = 0
-    cfg.risk.max_quote_age_ms = 0
+    # every risk limit applies as live: the replay runs the pipeline on recorded time (engine.replay), so the
+    # order-rate bucket and the book-age check judge the recorded timestamps, not how fast the replay runs
     bot = Bot(cfg, sim=_NoSim())
     bot._build_core()
-    if off:
-        print(f"note: {' and '.join(off)} (wall-clock checks) are not applied in a replay")
     try:
         res = replay(bot, recording, latency, mirror_depth=args.depth)
     except (ValueError, KeyError) as exc:  # data that does not fit the configured instruments
@@ -1085,7 +1079,8 @@ def replay_from_cli(args: Any) -> int:
     print(f"replayed {st.frames} frames ({st.hot} on the hot path, {st.snapshots} snapshots, "
           f"{st.replayed} re-fed after a snapshot, {st.stale} stale, errors {st.errors or {}}); "
           f"strategy orders {sim.orders}, cancels {sim.cancels}, fills {len(sim.fills)} ({maker} maker), "
-          f"expired {sim.expired}, venue rejects {sim.venue_rejects or 0}, risk rejects {res.risk_rejects or 0}")
+          f"expired {sim.expired}, venue rejects {sim.venue_rejects or 0}, "
+          f"risk rejects {_by_reason(res.risk_rejects)}")
     print(f"matching: engine.sim on the recorded book (queue behind displayed size, recorded trades, "
           f"trade-through); {latency.describe()}")
     if args.fills:
@@ -1098,6 +1093,14 @@ def replay_from_cli(args: Any) -> int:
     print(f"PnL {res.pnl:+,.6f} (after fees, open positions at the last mid)")
     print(format_table(bot.pipeline.latency.summary(), "per-stage latency (µs)"))
     return 0
+
+
+def _by_reason(counts: dict[str, int]) -> str:
+    """{'RATE': 3, 'STALE_BOOK': 1} -> '4 (RATE 3, STALE_BOOK 1)' (most first); {} -> '0'."""
+    if not counts:
+        return "0"
+    parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return f"{sum(counts.values())} ({parts})"
 
 
 def _convert_jsonl(cfg: BotConfig, path: Path, snapshots: list[str]) -> tuple[Path, Any]:

@@ -17,6 +17,11 @@ with the simulated exchange's matching engine filling the orders.
   a saved per-stage histogram with a seeded RNG). Frames recorded before that time move the book first.
 * Fills go back through ``Pipeline.fill`` (Context position + the strategy's ``on_fill``), so the strategy
   sees them as live; ``on_timer`` runs every ``runtime.timer_ms`` of recorded time.
+* Risk: the same gate and limits as live, on recorded time. The pipeline runs on a set clock
+  (``Pipeline.set_clock``) that follows the recorded time of every frame, timer and fill, so the order-rate
+  bucket (``risk.max_orders_per_sec``) and the book-age check (``risk.max_quote_age_ms``, against books
+  stamped with their frames' recorded receive times) judge exactly what the live gate would have judged
+  in real time, however fast the replay runs. Rejects are counted by reason (``ReplayResult.risk_rejects``).
 
 Known simplifications: levels deeper than ``mirror_depth`` are not mirrored (an order resting there has
 no queue ahead of it); a recorded depth diff that already contains a trade the trade stream reports later
@@ -124,14 +129,16 @@ class SimReplayStats:
     venue_rejects: dict[str, int] = field(default_factory=dict)
     expired: int = 0
     fills: list[ReplayFill] = field(default_factory=list)
+    risk_rejects: dict[str, int] = field(default_factory=dict)   # pipeline rejects by reason name
 
 
 class SimReplay:
     """The sim's matching engines driven by a recorded market; see the module docstring.
 
     ``bot`` is a :class:`engine.bot.Bot` after ``_build_core()`` (Context, books, pipeline, strategy).
-    Call :meth:`before_frame` with a frame's receive time before it is fed (orders due by then arrive),
-    :meth:`after_frame` after it (mirror, trades, new intents) and :meth:`finish` at the end."""
+    Call :meth:`before_frame` with a frame's receive time before it is fed (orders due by then arrive, timers
+    run; it leaves the pipeline's clock at that time), :meth:`after_frame` after it (mirror, trades, new
+    intents) and :meth:`finish` at the end."""
 
     CASH = 10**12        # balance of every asset of the replay account
 
@@ -202,8 +209,11 @@ class SimReplay:
 
     # ---- driving ------------------------------------------------------------------------------------
     def before_frame(self, now_ns: int) -> None:
-        """Everything due by ``now_ns`` happens against the book as it was before this frame."""
+        """Everything due by ``now_ns`` happens against the book as it was before this frame; then the
+        pipeline's clock is the frame's recorded receive time (its book stamp and the risk checks of what it
+        triggers)."""
         self._advance(now_ns)
+        self._set_clock(max(now_ns, self._now))   # monotonic like the live clock, should frames be out of order
 
     def after_frame(self, venue: int, frame: bytes, now_ns: int) -> None:
         self._now = max(self._now, now_ns)
@@ -235,6 +245,7 @@ class SimReplay:
             if nxt > now_ns:
                 break
             self._now = max(self._now, nxt)
+            self._set_clock(self._now)      # fills (on_fill) and on_timer are risk-checked at this recorded time
             if t_order is not None and t_order == nxt:
                 _, _, d = heapq.heappop(self._inflight)
                 self._arrive(d)
@@ -246,11 +257,23 @@ class SimReplay:
             self._next_timer = now_ns + self._timer_ns
 
     def collect(self, now_ns: int) -> None:
-        """Intents the strategy emitted are in flight from ``now_ns`` (each with its own latency draw)."""
+        """Intents the strategy emitted are in flight from ``now_ns`` (each with its own latency draw); the
+        ones the risk gate rejected are counted by reason (drained here, so the pipeline's reject ring never
+        fills up in a long replay)."""
         for d in self.bot.pipeline.drain_pending():
             self._seq += 1
             heapq.heappush(self._inflight, (now_ns + self.latency.sample(), self._seq, d))
+        self.count_rejects()
         self._publish_open()
+
+    def count_rejects(self) -> None:
+        for r in self.bot.pipeline.drain_rejects():
+            name = r["reason_name"]
+            self.stats.risk_rejects[name] = self.stats.risk_rejects.get(name, 0) + 1
+
+    def _set_clock(self, now_ns: int) -> None:
+        if now_ns > 0:                      # 0: a frame without a receive time is fed at 'now' (live clock)
+            self.bot.pipeline.set_clock(now_ns)
 
     def _arrive(self, d: dict[str, Any]) -> None:
         from engine.sim.matching import Reject
@@ -430,11 +453,13 @@ def replay(bot: Any, recording: str | Path, latency: LatencyModel, mirror_depth:
 
     sim = SimReplay(bot, latency, mirror_depth, timer_ms=bot.cfg.runtime.timer_ms)
     books = {(int(b.inst.venue), b.inst.symbol): b for b in bot.books.values()}
-    stats = replay_into(_Feed(bot.pipeline, sim), recording, books)
-    sim.finish()
-    rejects: dict[str, int] = {}
-    for r in bot.pipeline.drain_rejects():
-        rejects[r["reason_name"]] = rejects.get(r["reason_name"], 0) + 1
+    try:
+        stats = replay_into(_Feed(bot.pipeline, sim), recording, books)
+        sim.finish()
+        sim.count_rejects()
+    finally:
+        bot.pipeline.set_clock(0)                # the pipeline is back on the live clock
+    rejects = dict(sim.stats.risk_rejects)
     pnl = 0.0
     positions = {}
     for inst in bot.table:
