@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -291,6 +292,7 @@ class Bot:
         self.books: dict[int, Any] = {}
         self.decoders: dict[int, Any] = {}
         self.encoders: dict[int, Any] = {}
+        self._ed25519_venues: set[int] = set()      # venues whose key is an Ed25519 PEM (Binance), not HMAC
         from engine.book import Book
 
         for key in self._venue_keys():
@@ -314,9 +316,16 @@ class Bot:
         after the router started so client order ids carry this run's session tag."""
         from engine.orders import OrderEncoder
 
+        from engine.exchanges.binance.trading import is_private_key_pem
+
         for key in self._venue_keys():
             venue = Venue.parse(key)
             api_key, secret, phrase = self._credentials(key)
+            if is_private_key_pem(secret):
+                # an Ed25519 key (Binance) never reaches the HMAC encoder: with it, the order WebSocket
+                # logs on and orders go unsigned (see _open_order_conn); the stand-in signs nothing
+                self._ed25519_venues.add(int(venue))
+                secret, phrase = secrets.token_hex(32), ""
             enc = OrderEncoder(int(venue), self.cfg.venues[key].order_transport, api_key, secret, phrase,
                                session_tag=session_tag)
             for inst in self.table:
@@ -414,6 +423,9 @@ class Bot:
                     raise EngineError(f"{venue.key}: WebSocket order API login failed")
                 logged_on = True
         lis.logged_on = True
+        if int(venue) in self._ed25519_venues and not logged_on:
+            transport.disconnect()
+            raise EngineError(f"{venue.key}: an Ed25519 key needs a logged-on order WebSocket (session.logon)")
         enc = self.encoders.get(int(venue))
         if enc is not None and venue in (Venue.BINANCE_SPOT, Venue.BINANCE_USDM) and enc.rest is False:
             enc.set_logged_on(logged_on)   # after session.logon requests carry no apiKey/signature

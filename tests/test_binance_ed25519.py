@@ -6,6 +6,7 @@ keys load from a PEM file (key file and environment) and never show in logs or r
 generated in the tests; no key file is committed."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -303,3 +304,32 @@ def test_key_file_hmac_secret_unchanged(tmp_path):
     ad = adapter_class(Venue.BINANCE_SPOT)(ep, c.api_key, c.secret, "", [], ClockSync())
     ad.attach_encoders("abcd1")
     assert ad.ed25519 is None and ad.enc_rest is not None and ad.enc_ws is not None
+
+
+async def test_bot_with_an_ed25519_key_trades_unsigned_over_the_compiled_order_path():
+    """The whole runtime (market maker on Binance USD-M): the compiled encoder never sees the PEM, the order
+    WebSocket logs on with Ed25519, and every order the pipeline writes reaches the venue unsigned."""
+    from engine.bot import Bot, BotOptions, demo_config
+
+    from engine.sim import SimConfig, VenueSpec
+
+    async with SimExchange(SimConfig(venues=[VenueSpec("binance_usdm")], quote_rate=50.0)) as sim:   # a live market
+        venue = sim.venue("binance_usdm")
+        venue.hmac_logon = False                       # as the real venue: HMAC keys cannot log on
+        api_key = venue.add_ed25519_key(KEY.public_key())
+        pem = _pem(KEY)
+        sim.credentials = lambda key: (api_key, pem, "")   # the key this bot holds instead of the sim's HMAC one
+        bot = Bot(demo_config("market_maker"), sim=sim, options=BotOptions(report=False, print_fn=lambda s: None))
+        await bot.start()
+        try:
+            assert bot._ed25519_venues == {int(Venue.BINANCE_USDM)}
+            for _ in range(200):
+                if bot.counters.orders_sent >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            assert bot.counters.orders_sent >= 3
+        finally:
+            await bot.stop()
+    placed = [how for m, how in venue.auth_log if m == "order.place"]
+    assert placed and set(placed) == {"session"}, placed[:10]
+    assert "hmac" not in {how for _m, how in venue.auth_log}
