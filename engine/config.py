@@ -19,83 +19,18 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import ConfigError
+from engine.exchanges import config_presets
 from engine.instruments import Instrument, InstrumentTable, Venue
 
 PRESETS = ("mainnet", "testnet", "sim")
 _CHANNELS = ("bbo", "trades", "depth", "mark", "oi", "liquidations")  # engine.exchanges.CHANNELS
 ENDPOINT_KEYS = ("rest", "ws_public", "ws_private", "ws_trade")
 
-#: Public endpoints per preset and venue. ``sim`` has no fixed URLs: the runtime starts an
-#: in-process SimExchange and takes ``ex.endpoints(venue_key)`` unless URLs are given explicitly.
-ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = {
-    "mainnet": {
-        "binance_spot": {
-            "rest": "https://api.binance.com",
-            "ws_public": "wss://stream.binance.com:9443",
-            "ws_private": "wss://ws-api.binance.com:443/ws-api/v3",
-            "ws_trade": "wss://ws-api.binance.com:443/ws-api/v3",
-        },
-        "binance_usdm": {
-            "rest": "https://fapi.binance.com",
-            "ws_public": "wss://fstream.binance.com",
-            "ws_private": "wss://fstream.binance.com/ws",        # listenKey stream: /ws/<listenKey>
-            "ws_trade": "wss://ws-fapi.binance.com/ws-fapi/v1",
-        },
-        "bybit": {
-            "rest": "https://api.bybit.com",
-            "ws_public": "wss://stream.bybit.com/v5/public/{category}",   # spot / linear, per instrument
-            "ws_private": "wss://stream.bybit.com/v5/private",
-            "ws_trade": "wss://stream.bybit.com/v5/trade",
-        },
-        "okx": {
-            "rest": "https://www.okx.com",
-            "ws_public": "wss://ws.okx.com:8443/ws/v5/public",
-            "ws_private": "wss://ws.okx.com:8443/ws/v5/private",
-            "ws_trade": "wss://ws.okx.com:8443/ws/v5/private",
-        },
-        "bitget": {
-            "rest": "https://api.bitget.com",
-            "ws_public": "wss://ws.bitget.com/v2/ws/public",
-            "ws_private": "wss://ws.bitget.com/v2/ws/private",
-            "ws_trade": "wss://ws.bitget.com/v2/ws/private",
-        },
-    },
-    "testnet": {
-        "binance_spot": {
-            "rest": "https://testnet.binance.vision",
-            "ws_public": "wss://stream.testnet.binance.vision",
-            "ws_private": "wss://ws-api.testnet.binance.vision/ws-api/v3",
-            "ws_trade": "wss://ws-api.testnet.binance.vision/ws-api/v3",
-        },
-        "binance_usdm": {
-            "rest": "https://testnet.binancefuture.com",
-            "ws_public": "wss://stream.binancefuture.com",
-            "ws_private": "wss://stream.binancefuture.com/ws",
-            "ws_trade": "wss://testnet.binancefuture.com/ws-fapi/v1",
-        },
-        "bybit": {
-            "rest": "https://api-testnet.bybit.com",
-            "ws_public": "wss://stream-testnet.bybit.com/v5/public/{category}",
-            "ws_private": "wss://stream-testnet.bybit.com/v5/private",
-            "ws_trade": "wss://stream-testnet.bybit.com/v5/trade",
-        },
-        # OKX demo trading: same REST host plus the header x-simulated-trading: 1
-        "okx": {
-            "rest": "https://www.okx.com",
-            "ws_public": "wss://wspap.okx.com:8443/ws/v5/public",
-            "ws_private": "wss://wspap.okx.com:8443/ws/v5/private",
-            "ws_trade": "wss://wspap.okx.com:8443/ws/v5/private",
-        },
-        # Bitget demo trading: production hosts with S-prefixed product types (SUSDT-FUTURES), as in
-        # engine.exchanges.PRESETS["demo"]
-        "bitget": {
-            "rest": "https://api.bitget.com",
-            "ws_public": "wss://ws.bitget.com/v2/ws/public",
-            "ws_private": "wss://ws.bitget.com/v2/ws/private",
-            "ws_trade": "wss://ws.bitget.com/v2/ws/private",
-        },
-    },
-}
+#: Endpoints per preset and venue key (``{"rest", "ws_public", "ws_private", "ws_trade"}``), derived
+#: from ``engine.exchanges.PRESETS`` (the one table of venue URLs; ``testnet`` is the demo environment
+#: on OKX and Bitget, see ``engine.exchanges.CONFIG_ENVS``). ``sim`` has no fixed URLs: the runtime
+#: starts an in-process SimExchange and takes ``ex.endpoints(venue_key)`` unless URLs are given explicitly.
+ENDPOINT_PRESETS: dict[str, dict[str, dict[str, str]]] = config_presets()
 
 _FORBIDDEN_SECRET_KEYS = {"api_key", "apikey", "key", "secret", "api_secret", "passphrase", "password", "token"}
 _URL_SCHEMES = {"rest": ("http://", "https://"), "ws": ("ws://", "wss://")}
