@@ -163,3 +163,84 @@ def test_usdm_preset_user_stream_url_is_the_raw_listen_key_stream(preset):
     ad = adapter_class(Venue.BINANCE_USDM)(eps, "k", "s", "", [], ClockSync())
     host = ENDPOINT_PRESETS[preset]["binance_usdm"]["ws_public"]
     assert ad.user_url("LISTENKEY") == f"{host}/ws/LISTENKEY"
+
+
+# the TOML presets are a view of engine.exchanges.PRESETS; which environment each config preset means
+# per venue is spelled out here so a change to that mapping has to change this test too
+_CONFIG_ENV = {
+    "mainnet": {"binance_spot": "mainnet", "binance_usdm": "mainnet", "bybit": "mainnet", "okx": "mainnet",
+                "bitget": "mainnet"},
+    "testnet": {"binance_spot": "testnet", "binance_usdm": "testnet", "bybit": "testnet", "okx": "demo",
+                "bitget": "demo"},
+}
+
+
+def test_config_presets_are_the_exchanges_table():
+    """One source of truth: every config preset entry equals the engine.exchanges.PRESETS entry of its
+    environment, for every venue, and the config offers exactly the live presets plus sim."""
+    import dataclasses
+
+    from engine.config import ENDPOINT_KEYS, PRESETS as CONFIG_PRESETS
+    from engine.exchanges import PRESETS
+    from engine.instruments import Venue
+
+    assert set(ENDPOINT_PRESETS) == set(CONFIG_PRESETS) - {"sim"} == set(_CONFIG_ENV)
+    for preset, envs in _CONFIG_ENV.items():
+        assert set(ENDPOINT_PRESETS[preset]) == {v.key for v in Venue}
+        for v in Venue:
+            row = ENDPOINT_PRESETS[preset][v.key]
+            assert tuple(row) == ENDPOINT_KEYS
+            assert row == dataclasses.asdict(PRESETS[v][envs[v.key]]), (preset, v.key)
+    cfg = parse_config(BASE.replace('"testnet"', '"mainnet"') + '\n[venues.okx]\npreset = "testnet"\n'
+                       '[risk]\nmax_order_notional = 100\n')
+    assert cfg.venues["okx"].endpoints == dataclasses.asdict(PRESETS[Venue.OKX]["demo"])
+    assert cfg.venues["binance_usdm"].endpoints == dataclasses.asdict(PRESETS[Venue.BINANCE_USDM]["mainnet"])
+
+
+def test_every_preset_url_is_tls_and_ws_trade_matches_the_order_api():
+    """Every live URL is https:// / wss://, every environment has a private stream, and ws_trade is
+    set exactly where the venue's trading adapter sends orders over WebSocket (in mainnet at least;
+    demo environments may lack it: Bybit demo has no WS Trade)."""
+    from engine.exchanges import PRESETS
+    from engine.instruments import Venue
+    from engine.router import adapter_class
+
+    for v in Venue:
+        ws_orders = adapter_class(v).has_ws_trade
+        assert bool(PRESETS[v]["mainnet"].ws_trade) == ws_orders, v.key
+        for env, eps in PRESETS[v].items():
+            assert eps.rest.startswith("https://"), (v.key, env)
+            for url in (eps.ws_public, eps.ws_private, eps.ws_trade):
+                assert url == "" or url.startswith("wss://"), (v.key, env, url)
+            assert eps.ws_public and eps.ws_private, (v.key, env)
+            assert ws_orders or not eps.ws_trade, (v.key, env)
+
+
+def test_preset_private_and_trade_urls_follow_the_protocol_notes():
+    """exchange-protocols.md: Binance spot user data comes over the WS API; USD-M user data is the
+    listenKey stream on the market-stream host; OKX places WS orders on its private socket."""
+    from engine.exchanges import PRESETS
+    from engine.instruments import Venue
+
+    for env, eps in PRESETS[Venue.BINANCE_SPOT].items():
+        assert eps.ws_private == eps.ws_trade and eps.ws_trade.endswith("/ws-api/v3"), env
+    for env, eps in PRESETS[Venue.BINANCE_USDM].items():
+        assert eps.ws_private == eps.ws_public + "/ws" and eps.ws_trade.endswith("/ws-fapi/v1"), env
+    for env, eps in PRESETS[Venue.OKX].items():
+        assert eps.ws_trade == eps.ws_private, env
+
+
+@pytest.mark.parametrize("preset", ["mainnet", "testnet"])
+def test_spot_preset_user_data_urls(preset):
+    """Binance spot on a preset: WS API user data connects to the WS API; a listenKey stream (ws_private
+    is the WS API) falls back to ``<stream host>/ws/<listenKey>``."""
+    from engine.clock_sync import ClockSync
+    from engine.exchanges import Endpoints
+    from engine.instruments import Venue
+    from engine.router import adapter_class
+
+    row = ENDPOINT_PRESETS[preset]["binance_spot"]
+    ad = adapter_class(Venue.BINANCE_SPOT)(Endpoints(**row), "k", "s", "", [], ClockSync())
+    assert ad.user_data == "ws_api" and ad.user_url("") == row["ws_trade"]
+    ad.user_data = "listen_key"
+    assert ad.user_url("LISTENKEY") == f"{row['ws_public']}/ws/LISTENKEY"
