@@ -135,6 +135,7 @@ class TradingAdapter:
     enc_rest: Any = None
     enc_ws: Any = None
     rest_in_query = False            # Binance: the encoded REST request is the query string
+    extra_rest_headers: dict[str, str] = {}   # sent with every REST request (OKX demo: x-simulated-trading)
 
     def attach_encoders(self, session_tag: str) -> None:
         from engine.orders import OrderEncoder
@@ -155,6 +156,8 @@ class TradingAdapter:
         out = self.enc_rest.encode_py(self._intent(o), ts).decode()
         method, path = self.enc_rest.rest_route(1, o.inst)
         h = self.enc_rest.rest_headers()
+        if self.extra_rest_headers:
+            h.update(self.extra_rest_headers)
         if self.rest_in_query:
             return Request(method, path, out, "", h, 1, True, ts_ms=ts)
         return Request(method, path, "", out, h, 1, True, ts_ms=ts)

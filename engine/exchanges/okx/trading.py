@@ -41,6 +41,11 @@ class OkxTrading(TradingAdapter):
         super().__init__(*a, **kw)
         self._fee_cum: dict[str, float] = {}
         self._last_ping = 0.0
+        # demo trading shares the production REST host and is told apart by a header on every REST
+        # request; its WebSockets have their own host (wspap.okx.com), which is how we recognise it
+        eps = self.endpoints
+        self.simulated = any("wspap." in (u or "") for u in (eps.ws_public, eps.ws_private, eps.ws_trade))
+        self.extra_rest_headers = {"x-simulated-trading": "1"} if self.simulated else {}
 
     def _req(self, method: str, path: str, params: dict[str, Any] | None = None,
              body: dict[str, Any] | None = None, is_order: bool = False) -> Request:
@@ -49,7 +54,7 @@ class OkxTrading(TradingAdapter):
         full = path + (f"?{q}" if q else "")
         b = orjson.dumps(body).decode() if body is not None else ""
         return Request(method, path, q, b, okx_headers(self.signer, self.api_key, self.passphrase, ts,
-                                                       method, full, b), 1, is_order, ts)
+                                                       method, full, b, self.simulated), 1, is_order, ts)
 
     def _sym(self, inst: int) -> str:
         return self.instruments[inst].symbol
