@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).parent.resolve()
@@ -101,4 +102,15 @@ class BuildPyWithHeaders(build_py):
             shutil.copy2(header, dest / header.name)
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_py": BuildPyWithHeaders})
+class ParallelBuildExt(build_ext):
+    """Compile the extensions in parallel, one per core, unless ``-j``/``--parallel`` says otherwise:
+    the modules are independent, and on 2 cores a clean -O3 build took 115 s serially, 61 s in parallel
+    (every ``pip install`` of the package, and the wheel test, pay this)."""
+
+    def finalize_options(self) -> None:
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+        super().finalize_options()
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_py": BuildPyWithHeaders, "build_ext": ParallelBuildExt})
