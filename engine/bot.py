@@ -16,7 +16,6 @@ import importlib
 import importlib.util
 import logging
 import os
-import secrets
 import signal
 import sys
 import time
@@ -292,7 +291,6 @@ class Bot:
         self.books: dict[int, Any] = {}
         self.decoders: dict[int, Any] = {}
         self.encoders: dict[int, Any] = {}
-        self._ed25519_venues: set[int] = set()      # venues whose key is an Ed25519 PEM (Binance), not HMAC
         from engine.book import Book
 
         for key in self._venue_keys():
@@ -316,17 +314,15 @@ class Bot:
         after the router started so client order ids carry this run's session tag."""
         from engine.orders import OrderEncoder
 
-        from engine.exchanges.binance.trading import is_private_key_pem
-
         for key in self._venue_keys():
             venue = Venue.parse(key)
-            api_key, secret, phrase = self._credentials(key)
-            if is_private_key_pem(secret):
-                # an Ed25519 key (Binance) never reaches the HMAC encoder: with it, the order WebSocket
-                # logs on and orders go unsigned (see _open_order_conn); the stand-in signs nothing
-                self._ed25519_venues.add(int(venue))
-                secret, phrase = secrets.token_hex(32), ""
-            enc = OrderEncoder(int(venue), self.cfg.venues[key].order_transport, api_key, secret, phrase,
+            api_key, _secret, phrase = self._credentials(key)
+            # the secret as the router's adapter holds it: with an Ed25519 key (Binance) that is the adapter's
+            # stand-in, never the PEM; the order WebSocket then logs on and orders go unsigned (_open_order_conn)
+            ad = self.router.venues[venue].adapter
+            if _needs_logon(ad):
+                phrase = ""
+            enc = OrderEncoder(int(venue), self.cfg.venues[key].order_transport, api_key, ad.signer_secret, phrase,
                                session_tag=session_tag)
             for inst in self.table:
                 if inst.venue == venue:
@@ -423,7 +419,7 @@ class Bot:
                     raise EngineError(f"{venue.key}: WebSocket order API login failed")
                 logged_on = True
         lis.logged_on = True
-        if int(venue) in self._ed25519_venues and not logged_on:
+        if _needs_logon(ad) and not logged_on:
             transport.disconnect()
             raise EngineError(f"{venue.key}: an Ed25519 key needs a logged-on order WebSocket (session.logon)")
         enc = self.encoders.get(int(venue))
@@ -1105,6 +1101,12 @@ def replay_from_cli(args: Any) -> int:
     print(f"PnL {res.pnl:+,.6f} (after fees, open positions at the last mid)")
     print(format_table(bot.pipeline.latency.summary(), "per-stage latency (µs)"))
     return 0
+
+
+def _needs_logon(adapter: Any) -> bool:
+    """An Ed25519 key (Binance): the compiled encoders cannot sign with it, so orders on the compiled path
+    go out unsigned on a logged-on WebSocket."""
+    return getattr(adapter, "ed25519", None) is not None
 
 
 def _by_reason(counts: dict[str, int]) -> str:

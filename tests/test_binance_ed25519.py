@@ -309,7 +309,7 @@ def test_key_file_hmac_secret_unchanged(tmp_path):
 async def test_bot_with_an_ed25519_key_trades_unsigned_over_the_compiled_order_path():
     """The whole runtime (market maker on Binance USD-M): the compiled encoder never sees the PEM, the order
     WebSocket logs on with Ed25519, and every order the pipeline writes reaches the venue unsigned."""
-    from engine.bot import Bot, BotOptions, demo_config
+    from engine.bot import Bot, BotOptions, _needs_logon, demo_config
 
     from engine.sim import SimConfig, VenueSpec
 
@@ -322,7 +322,7 @@ async def test_bot_with_an_ed25519_key_trades_unsigned_over_the_compiled_order_p
         bot = Bot(demo_config("market_maker"), sim=sim, options=BotOptions(report=False, print_fn=lambda s: None))
         await bot.start()
         try:
-            assert bot._ed25519_venues == {int(Venue.BINANCE_USDM)}
+            assert _needs_logon(bot.router.venues[Venue.BINANCE_USDM].adapter)   # an Ed25519 venue
             for _ in range(200):
                 if bot.counters.orders_sent >= 3:
                     break
