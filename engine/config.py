@@ -102,9 +102,7 @@ def load_private_key_file(path: Path, passphrase: str = "") -> str:
     checked to load (with ``passphrase`` when the PEM is encrypted) and to be Ed25519. The text is
     returned as it is in the file; the adapter loads it again (with the same passphrase). Errors
     name the file, never its content."""
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from engine.exchanges.binance.keys import load_ed25519_key
 
     _check_owner_only(path, "private key file")
     try:
@@ -112,18 +110,9 @@ def load_private_key_file(path: Path, passphrase: str = "") -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"private key file {path} is not readable as PEM text ({type(exc).__name__})") from None
     try:
-        key = load_pem_private_key(pem.encode(), passphrase.encode() or None)
-    except TypeError:       # encrypted without a passphrase, or a passphrase for a plain PEM
-        raise ConfigError(
-            f"private key file {path}: "
-            + ("the key is encrypted; set the private key passphrase" if not passphrase
-               else "the key is not encrypted; remove the private key passphrase")
-        ) from None
-    except (ValueError, UnsupportedAlgorithm) as exc:   # bad PEM, wrong passphrase, unknown key type
-        raise ConfigError(f"private key file {path} could not be loaded as a PEM private key "
-                          f"(wrong passphrase or not a PKCS#8 PEM; {type(exc).__name__})") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"private key file {path} holds a {type(key).__name__.lstrip('_')}, not an Ed25519 key")
+        load_ed25519_key(pem, passphrase)
+    except ValueError as exc:
+        raise ConfigError(f"private key file {path} {exc}") from None
     return pem
 
 

@@ -15,13 +15,13 @@ same ``parse_user``.
 """
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
 
+from engine.exchanges.binance.keys import Ed25519Signer, is_private_key_pem
 from engine.instruments import Instrument, Venue
 from engine.signing import binance_ws_payload
 from engine.router import (NOT_FOUND, OK, REJECT, UNKNOWN, FillReport, OrderReport, PositionReport,
@@ -36,42 +36,6 @@ _SIDE_IN = {"BUY": 1, "SELL": -1}
 # Binance codes that say "this request was not executed" for sure
 _DEFINITE = {-1003, -1015, -1021, -1022, -1102, -1013, -1111, -1116, -1117, -2010, -2015,
              -2019, -2021, -2022, -4164, -5022, -1100, -1101, -1104, -1106, -1128, -2014}
-
-
-def is_private_key_pem(secret: str) -> bool:
-    """True when ``secret`` is a PEM private key (Ed25519) rather than an HMAC secret."""
-    return secret.lstrip().startswith("-----BEGIN") and "PRIVATE KEY-----" in secret
-
-
-class Ed25519Signer:
-    """Binance Ed25519 signatures: base64 of the signature over the same payload as HMAC.
-
-    Uses the ``cryptography`` package, not a compiled signer of our own: Ed25519 is off the hot
-    path (logon, the user-data subscription, REST orders and queries, WS requests before logon);
-    after ``session.logon`` orders on the WS API carry no signature at all. Measured on the 2-core
-    dev box (cryptography 51, OpenSSL 4.1, machine under load): one Ed25519 sign 70-110 µs; a new REST
-    order built + signed on the Python path ~140 µs vs 5-13 µs from the compiled HMAC encoder,
-    i.e. ~0.13 ms more per REST order, small next to a REST round trip. Never shows the key."""
-
-    def __init__(self, pem: str, passphrase: str = "") -> None:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-        try:
-            key = load_pem_private_key(pem.encode(), passphrase.encode() or None)
-        except (TypeError, ValueError) as exc:
-            # never echo the PEM; engine.config.load_private_key_file names the file
-            raise ValueError(f"the Binance private key could not be loaded ({type(exc).__name__}: "
-                             "not a PKCS#8 PEM, or a wrong/missing passphrase)") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"the Binance private key is a {type(key).__name__.lstrip('_')}, not Ed25519")
-        self._key = key
-
-    def b64(self, payload: bytes) -> str:
-        return base64.b64encode(self._key.sign(payload)).decode()
-
-    def __repr__(self) -> str:
-        return "Ed25519Signer()"
 
 
 class BinanceUsdmTrading(TradingAdapter):
@@ -125,7 +89,7 @@ class BinanceUsdmTrading(TradingAdapter):
         super().attach_encoders(session_tag)
         if self.ed25519 is not None:
             # the compiled REST encoder would HMAC-sign: new REST orders take the Python path
-            # (Ed25519 sign: ~0.13 ms more per REST order; see Ed25519Signer)
+            # (Ed25519 sign: ~0.13 ms more per REST order; see engine.exchanges.binance.keys)
             self.enc_rest = None
 
     def _sym(self, inst: int) -> str:
