@@ -11,6 +11,7 @@ from engine.instruments import InstrumentTable, Venue
 from engine.router import Router, VenueConfig
 from engine.sim.config import SimConfig, VenueSpec
 from engine.state import LIVE
+from engine.store import open_store
 
 
 def instruments_for(ex: Any, venue_key: str, table: InstrumentTable | None = None) -> InstrumentTable:
@@ -28,10 +29,31 @@ def sim_config(*keys: str, **venue_kw: Any) -> SimConfig:
 
 
 def make_router(ex: Any, venue_key: str, store: Any, table: InstrumentTable | None = None,
-                **kw: Any) -> Router:
+                user_data: str = "", secret: str | None = None, **kw: Any) -> Router:
+    """A Router on the sim's ``venue_key`` with the sim's credentials (``secret`` overrides the secret)."""
     t = table or instruments_for(ex, venue_key)
-    key, secret, pp = ex.credentials(venue_key)
-    return Router(t, store, {venue_key: VenueConfig(ex.endpoints(venue_key), key, secret, pp)}, **kw)
+    key, sim_secret, pp = ex.credentials(venue_key)
+    cfg = VenueConfig(ex.endpoints(venue_key), key, sim_secret if secret is None else secret, pp, user_data=user_data)
+    return Router(t, store, {venue_key: cfg}, **kw)
+
+
+async def open_router(ex: Any, venue_key: str, tmp_path: Any, name: str = "r.db", start: bool = True,
+                      **kw: Any) -> tuple[Router, Any]:
+    """An SQLite store in ``tmp_path`` and a Router on it (fast timeouts for tests), started and ready
+    unless ``start`` is False."""
+    store = await open_store(f"sqlite:///{tmp_path}/{name}")
+    kw.setdefault("recv_window_ms", 1000)
+    kw.setdefault("order_timeout_s", 0.5)
+    r = make_router(ex, venue_key, store, **kw)
+    if start:
+        await r.start()
+        await r.ready()
+    return r, store
+
+
+async def close_router(r: Router, store: Any) -> None:
+    await r.stop()
+    await store.close()
 
 
 async def settle(router: Router, cond: Any = None, timeout: float = 5.0) -> None:

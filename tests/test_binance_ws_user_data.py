@@ -19,9 +19,9 @@ from engine.instruments import Venue
 from engine.router import Router, RouterError, VenueConfig
 from engine.sim.server import SimExchange
 from engine.state import NEW
-from engine.store import open_store
 
-from _router_util import assert_matches_exchange, instruments_for, settle, sim_config, sim_trade_id
+from _router_util import (assert_matches_exchange, close_router, instruments_for, open_router, settle, sim_config,
+                          sim_trade_id)
 from _sim_util import PlainBinance, drain
 
 V = "binance_spot"
@@ -37,19 +37,10 @@ async def ex():
 
 
 async def _router(ex, tmp_path, user_data="", secret=None, start=True):
-    store = await open_store(f"sqlite:///{tmp_path}/r.db")
-    key, sec, pp = ex.credentials(V)
-    cfg = VenueConfig(ex.endpoints(V), key, sec if secret is None else secret, pp, user_data=user_data)
-    r = Router(instruments_for(ex, V), store, {V: cfg}, recv_window_ms=1000, order_timeout_s=0.5)
-    if start:
-        await r.start()
-        await r.ready()
-    return r, store
+    return await open_router(ex, V, tmp_path, start=start, user_data=user_data, secret=secret)
 
 
-async def _close(r, store):
-    await r.stop()
-    await store.close()
+_close = close_router
 
 
 def _touch(ex):

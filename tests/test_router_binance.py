@@ -15,7 +15,7 @@ from engine.state import CANCELED, EXPIRED, FILLED, NEW, PARTIALLY_FILLED, REJEC
 from engine.store import open_store
 from engine.instruments import Venue
 
-from _router_util import assert_matches_exchange, make_router, settle, sim_config
+from _router_util import assert_matches_exchange, close_router, open_router, settle, sim_config
 
 V = "binance_usdm"
 BTC = 0          # BTCUSDT: tick 0.10 (px units of 0.1), lot 0.001; book around 50000
@@ -31,18 +31,10 @@ async def ex():
 
 
 async def _router(ex, tmp_path, name="r.db", **kw):
-    store = await open_store(f"sqlite:///{tmp_path}/{name}")
-    kw.setdefault("recv_window_ms", 1000)
-    kw.setdefault("order_timeout_s", 0.5)
-    r = make_router(ex, V, store, **kw)
-    await r.start()
-    await r.ready()
-    return r, store
+    return await open_router(ex, V, tmp_path, name, **kw)
 
 
-async def _close(r, store):
-    await r.stop()
-    await store.close()
+_close = close_router
 
 
 def _best(ex):
