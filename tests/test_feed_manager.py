@@ -126,16 +126,22 @@ async def test_heartbeat_frames() -> None:
     assert all(sum(1 for x in times if t0 <= x < t0 + 1.0) <= 3 for t0 in times)
 
 
-async def test_start_fails_loudly_when_a_venue_is_unreachable() -> None:
-    import pytest
-
+def _unreachable_okx_feed(connect_timeout_s: float) -> tuple[FeedManager, FakeNet]:
+    """A FeedManager for one OKX book whose every connection attempt fails (fast backoff)."""
     t = InstrumentTable()
     i = t.add(Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
     pipe, books, ctx = build_pipeline(t)
     net = FakeNet(fail_first=10**6)
-    cfg = FeedConfig(backoff_base_s=0.01, backoff_cap_s=0.02, connect_timeout_s=0.1)
+    cfg = FeedConfig(backoff_base_s=0.01, backoff_cap_s=0.02, connect_timeout_s=connect_timeout_s)
     fm = FeedManager(pipe, [(i, ["depth"])], {Venue.OKX: make_adapter("okx", endpoints=EP)}, books=books,
                      ctx=ctx, config=cfg, connect=net)
+    return fm, net
+
+
+async def test_start_fails_loudly_when_a_venue_is_unreachable() -> None:
+    import pytest
+
+    fm, net = _unreachable_okx_feed(connect_timeout_s=0.1)
     with pytest.raises(ConnectionError, match="okx"):
         await fm.start()
     n = len(net.attempts)
@@ -148,13 +154,7 @@ async def test_start_cancelled_while_connecting_stays_cancelled() -> None:
     ConnectionError that would hide the cancellation from the caller."""
     import pytest
 
-    t = InstrumentTable()
-    i = t.add(Venue.OKX, "BTC-USDT", "0.1", "0.00000001")
-    pipe, books, ctx = build_pipeline(t)
-    net = FakeNet(fail_first=10**6)
-    cfg = FeedConfig(backoff_base_s=0.01, backoff_cap_s=0.02, connect_timeout_s=5.0)
-    fm = FeedManager(pipe, [(i, ["depth"])], {Venue.OKX: make_adapter("okx", endpoints=EP)}, books=books,
-                     ctx=ctx, config=cfg, connect=net)
+    fm, net = _unreachable_okx_feed(connect_timeout_s=5.0)
     task = asyncio.create_task(fm.start())
     await asyncio.sleep(0.1)
     task.cancel()
