@@ -410,23 +410,6 @@ def pct(sorted_vals: list[int], p: float) -> float:
     return sorted_vals[k] / 1000.0
 
 
-class _Child:
-    """Reaps the bot with wait4 (its rusage is kept in ``ru``) without blocking."""
-
-    def __init__(self, proc: subprocess.Popen) -> None:
-        self.proc, self.ru = proc, None
-
-    def alive(self) -> bool:
-        if self.proc.returncode is not None:
-            return False
-        pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
-        if pid == 0:
-            return True
-        self.ru = ru
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        return False
-
-
 def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, warmup: int,
                busy_poll: bool, cpu: int | None, timeout: float = 60.0, exchange_spin: bool = False) -> dict:
     ex = Exchange()
@@ -440,12 +423,11 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
     if cpu is not None:
         argv = ["taskset", "-c", str(cpu)] + argv
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
-    child = _Child(proc)
     try:
         needs_wsapi = not name.startswith("plain")
         t0 = time.monotonic()
         while ex.market() is None or not ex.order_channel_ready(needs_wsapi):
-            if not child.alive() or time.monotonic() - t0 > timeout:
+            if proc.poll() is not None or time.monotonic() - t0 > timeout:
                 err = proc.stderr.read().decode(errors="replace").strip().splitlines()
                 raise RuntimeError(f"{name}: bot did not connect: {err[-1] if err else 'exit ' + str(proc.returncode)}")
             ex.poll(0.05)
@@ -464,14 +446,14 @@ def run_config(name: str, cmd: list[str], quotes: int, rate: float, every: int, 
         peak = _rss_mb(proc.pid, "VmHWM")
         orders = ex.orders - orders0
     finally:
-        if child.alive():
+        if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while child.alive() and time.monotonic() < deadline:
+        while proc.poll() is None and time.monotonic() < deadline:
             ex.poll(0.02)
-        if child.alive():
+        if proc.poll() is None:
             proc.kill()
-            while child.alive():
+            while proc.poll() is None:
                 time.sleep(0.01)
         ex.close()
     out, err = proc.communicate()
@@ -568,11 +550,10 @@ def run_config_sim(name: str, cmd: list[str], quotes: int, rate: float, every: i
         argv = ["taskset", "-c", str(cpu)] + argv
     env = _child_env(HOTPATH_BINANCE_SPOT_API_KEY=api_key, HOTPATH_BINANCE_SPOT_SECRET=secret)
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT))
-    child = _Child(proc)
     try:
         t0 = time.monotonic()
         while not ex.tick_to_trade_ns(key):           # the first order arrived: the bot is up
-            if not child.alive() or time.monotonic() - t0 > timeout:
+            if proc.poll() is not None or time.monotonic() - t0 > timeout:
                 err = proc.stderr.read().decode(errors="replace").strip().splitlines()
                 raise RuntimeError(f"{name}: no order reached the sim: {err[-1] if err else 'exit ' + str(proc.returncode)}")
             time.sleep(0.05)
@@ -584,14 +565,14 @@ def run_config_sim(name: str, cmd: list[str], quotes: int, rate: float, every: i
         samples, ev1 = ex.tick_to_trade_ns(key), ex.stats(key)["events"]
         skipped = ex.stats(key)["overload_skipped"]
     finally:
-        if child.alive():
+        if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while child.alive() and time.monotonic() < deadline:
+        while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        if child.alive():
+        if proc.poll() is None:
             proc.kill()
-            while child.alive():
+            while proc.poll() is None:
                 time.sleep(0.01)
         sim.close()
     _out, err = proc.communicate()
